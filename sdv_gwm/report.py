@@ -1,0 +1,726 @@
+"""Structure report: how well a synthetic table keeps the moments and covariance of a real one.
+
+The :class:`StructureReport` follows the sdmetrics report conventions (``generate``,
+``get_score``, ``get_properties``, ``get_details``, ``get_visualization``, ``save`` /
+``load``) and subclasses :class:`sdmetrics.reports.base_report.BaseReport`, from which the
+accessors and the pickling come. It works on the output of any synthesizer.
+
+Column roles, read from the metadata:
+
+- numeric columns: sdtype ``numerical``, plus ``datetime`` converted to days since
+  1970-01-01 (the statistics below are scale and shift invariant, so the unit does not matter);
+- categorical columns: sdtype ``categorical`` and ``boolean``;
+- every other sdtype (``id``, ``email``, ...) is only checked for presence.
+
+Properties, each with a score in [0, 1] (higher is better):
+
+``Moments``
+    Per numeric column, on its non-null values: the mean shift in real-std units
+    ``(mean_syn - mean_real) / std_real``, the std ratio ``std_syn / std_real`` (``ddof=1``),
+    and the differences (synthetic minus real) of ``scipy.stats.skew`` and of the excess
+    ``scipy.stats.kurtosis`` (both with scipy's default ``bias=True``). Column score: the mean
+    of ``1 / (1 + |mean shift|)``, ``min(ratio, 1 / ratio)``, ``1 / (1 + |skew diff|)`` and
+    ``1 / (1 + |kurtosis diff|)``. Property score: mean over columns.
+``Covariance``
+    Both tables are standardized with the REAL mean and std of each numeric column, and
+    their covariance matrices are computed **pairwise-complete** (each entry uses the rows
+    where both columns are non-null, as :meth:`pandas.DataFrame.cov` does). The relative
+    error is ``||C_syn - C_real||_F / ||C_real||_F`` (:func:`covariance_relative_error`);
+    synthetic = real shrunk by ``c`` around the real mean gives exactly ``|c**2 - 1|``.
+    Property score: ``1 - min(1, relative error)``. Details list every pair's covariance and
+    correlation error. Columns whose real std is zero or undefined are left out.
+``Categories``
+    Per categorical column, the total variation distance ``0.5 * sum |p_real - p_syn|``
+    between the category frequencies, nulls counted as one category. Column score
+    ``1 - TVD``; property score ``1 - mean TVD``.
+``Column Shapes`` and ``Column Pair Trends``
+    Taken unchanged from the sdmetrics ``QualityReport`` run inside :meth:`generate`
+    (scores, details and visualizations pass through).
+
+The overall score is the mean of the property scores, ignoring those that are undefined
+(NaN), e.g. ``Covariance`` when there are fewer than two numeric columns, or sdmetrics'
+``Column Pair Trends`` when no real pair passes sdmetrics' correlation threshold.
+"""
+
+import copy
+import sys
+import time
+from datetime import datetime
+from importlib.metadata import version
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from scipy import stats
+from sdmetrics.reports.base_report import BaseReport
+
+NUMERIC_SDTYPES = ('numerical', 'datetime')
+CATEGORICAL_SDTYPES = ('categorical', 'boolean')
+DEFAULT_TABLE_NAME = 'table'
+_NULL_CATEGORY = '<null>'
+_EPOCH = pd.Timestamp('1970-01-01')
+_SDMETRICS_PROPERTIES = ('Column Shapes', 'Column Pair Trends')
+
+
+def _numeric_column(data, column, column_metadata=None):
+    """Return one column as floats (datetimes as days since 1970-01-01, nulls as NaN).
+
+    Args:
+        data (pandas.DataFrame):
+            The table.
+        column (str):
+            The column name.
+        column_metadata (dict or None):
+            The column's metadata; ``{'sdtype': 'datetime', 'datetime_format': ...}`` parses
+            strings as datetimes. Defaults to None (numbers, or datetimes if the dtype is).
+
+    Returns:
+        pandas.Series:
+            A new float Series; the input is not modified.
+
+    Raises:
+        ValueError: If the column cannot be read as numbers (or as datetimes).
+    """
+    column_metadata = column_metadata or {}
+    series = data[column]
+    is_datetime = column_metadata.get('sdtype') == 'datetime'
+    try:
+        if is_datetime or pd.api.types.is_datetime64_any_dtype(series):
+            if not pd.api.types.is_datetime64_any_dtype(series):
+                fmt = column_metadata.get('datetime_format') or 'mixed'
+                series = pd.to_datetime(series, format=fmt)
+            if series.dt.tz is not None:
+                series = series.dt.tz_convert(None)
+            return (series - _EPOCH) / pd.Timedelta(days=1)
+
+        return pd.to_numeric(series).astype(float)
+    except (TypeError, ValueError) as error:
+        kind = 'datetimes' if is_datetime else 'numbers'
+        raise ValueError(f"Column '{column}' cannot be read as {kind}: {error}") from error
+
+
+def _standardized(real, synthetic, columns, columns_metadata=None):
+    """Standardize the numeric columns of both tables by the real mean and std.
+
+    Args:
+        real (pandas.DataFrame):
+            The real table.
+        synthetic (pandas.DataFrame):
+            The synthetic table.
+        columns (list[str]):
+            The numeric columns.
+        columns_metadata (dict or None):
+            Optional column -> column metadata (to parse ``datetime`` strings).
+            Defaults to None.
+
+    Returns:
+        tuple[pandas.DataFrame, pandas.DataFrame]:
+            The standardized real and synthetic columns (new frames).
+
+    Raises:
+        ValueError: If a column is missing, not numeric, or has a zero or undefined real std.
+    """
+    columns_metadata = columns_metadata or {}
+    real_z, synthetic_z = {}, {}
+    for column in columns:
+        for name, frame in (('real', real), ('synthetic', synthetic)):
+            if column not in frame.columns:
+                raise ValueError(f"Column '{column}' is missing from the {name} data.")
+
+        column_metadata = columns_metadata.get(column)
+        real_values = _numeric_column(real, column, column_metadata)
+        mean, std = real_values.mean(), real_values.std()
+        if not np.isfinite(std) or std == 0:
+            raise ValueError(
+                f"Column '{column}' has a zero or undefined standard deviation in the real "
+                'data, so it cannot be standardized.'
+            )
+
+        real_z[column] = (real_values - mean) / std
+        synthetic_z[column] = (_numeric_column(synthetic, column, column_metadata) - mean) / std
+
+    return pd.DataFrame(real_z, columns=list(columns)), pd.DataFrame(
+        synthetic_z, columns=list(columns)
+    )
+
+
+def covariance_relative_error(real, synthetic, columns):
+    """Relative Frobenius error of the synthetic covariance matrix.
+
+    Both tables are standardized with the REAL mean and std (``ddof=1``) of each column, then
+    ``||C_syn - C_real||_F / ||C_real||_F`` is computed from their covariance matrices. The
+    matrices are **pairwise-complete**: entry ``(a, b)`` uses the rows where both ``a`` and
+    ``b`` are non-null (:meth:`pandas.DataFrame.cov`), so nulls never drop a whole row.
+    Synthetic data equal to the real data shrunk by a factor ``c`` around the real mean gives
+    ``|c**2 - 1|`` (e.g. 0.75 for ``c = 0.5``).
+
+    Args:
+        real (pandas.DataFrame):
+            The real table.
+        synthetic (pandas.DataFrame):
+            The synthetic table.
+        columns (list[str]):
+            Numeric columns (numbers, booleans or datetimes) to compare.
+
+    Returns:
+        float:
+            The relative error (0 is perfect); NaN if a pair has no complete synthetic rows.
+
+    Raises:
+        ValueError: If ``columns`` is empty, or a column is missing from either table, is not
+            numeric, or has a zero or undefined real std.
+    """
+    columns = list(columns)
+    if not columns:
+        raise ValueError('covariance_relative_error needs at least one column.')
+
+    real_cov, synthetic_cov = _standardized_covariances(real, synthetic, columns)
+    return _relative_error(real_cov, synthetic_cov)
+
+
+def _standardized_covariances(real, synthetic, columns):
+    """Pairwise-complete covariance matrices of both tables in real-standardized units.
+
+    Args:
+        real (pandas.DataFrame):
+            The real table.
+        synthetic (pandas.DataFrame):
+            The synthetic table.
+        columns (list[str]):
+            The numeric columns.
+
+    Returns:
+        tuple[pandas.DataFrame, pandas.DataFrame]:
+            The real and synthetic covariance matrices.
+    """
+    real_z, synthetic_z = _standardized(real, synthetic, columns)
+    return real_z.cov(), synthetic_z.cov()
+
+
+def _relative_error(real_cov, synthetic_cov):
+    """Return ``||synthetic_cov - real_cov||_F / ||real_cov||_F``.
+
+    Args:
+        real_cov (pandas.DataFrame):
+            The real covariance matrix.
+        synthetic_cov (pandas.DataFrame):
+            The synthetic covariance matrix.
+
+    Returns:
+        float:
+            The relative error.
+    """
+    real_matrix = real_cov.to_numpy(dtype=float)
+    difference = synthetic_cov.to_numpy(dtype=float) - real_matrix
+    return float(np.sqrt(np.sum(difference**2)) / np.sqrt(np.sum(real_matrix**2)))
+
+
+def total_variation_distance(real, synthetic):
+    """Total variation distance between the category frequencies of two columns.
+
+    Nulls (None, NaN, NaT, pd.NA) count as one category of their own.
+
+    Args:
+        real (pandas.Series):
+            The real column.
+        synthetic (pandas.Series):
+            The synthetic column.
+
+    Returns:
+        float:
+            ``0.5 * sum_k |p_real(k) - p_syn(k)|``, in [0, 1]; NaN if either column is empty.
+    """
+    if len(real) == 0 or len(synthetic) == 0:
+        return float('nan')
+
+    def frequencies(series):
+        series = series.astype(object)
+        series = series.where(series.notna(), _NULL_CATEGORY)
+        return series.value_counts(normalize=True, sort=False)
+
+    both = pd.concat([frequencies(real), frequencies(synthetic)], axis=1).fillna(0.0)
+    return float(0.5 * np.abs(both.iloc[:, 0] - both.iloc[:, 1]).sum())
+
+
+def _table_metadata(metadata):
+    """Normalize the accepted metadata forms to ``(table_name, single-table dict)``.
+
+    Args:
+        metadata (sdv.metadata.Metadata or dict):
+            An SDV ``Metadata`` (anything with ``to_dict``), a multi-table dict
+            ``{'tables': {name: {...}}}`` holding exactly one table, or a single-table dict
+            ``{'columns': {...}}``.
+
+    Returns:
+        tuple[str, dict]:
+            The table name and a deep copy of the table's metadata.
+
+    Raises:
+        ValueError: If the metadata has several or no tables, or no ``columns``.
+    """
+    if hasattr(metadata, 'to_dict') and not isinstance(metadata, dict):
+        metadata = metadata.to_dict()
+
+    if not isinstance(metadata, dict):
+        raise ValueError(
+            'metadata must be an sdv.metadata.Metadata or a dict, '
+            f'not {type(metadata).__name__}.'
+        )
+
+    if 'tables' in metadata:
+        tables = metadata['tables']
+        if len(tables) != 1:
+            raise ValueError(
+                f'StructureReport compares a single table, but the metadata has {len(tables)} '
+                f"tables ({', '.join(map(str, tables))}). Pass metadata['tables'][name] instead."
+            )
+        table_name, table_metadata = next(iter(tables.items()))
+    else:
+        table_name, table_metadata = DEFAULT_TABLE_NAME, metadata
+
+    if not isinstance(table_metadata.get('columns'), dict):
+        raise ValueError("The table metadata must have a 'columns' dict.")
+
+    return str(table_name), copy.deepcopy(table_metadata)
+
+
+class _Property:
+    """A report property: its details table, score and visualization (sdmetrics' interface)."""
+
+    def __init__(self):
+        self.details = pd.DataFrame(columns=['Column', 'Score'])
+        self.score = float('nan')
+        self.is_computed = False
+
+    def _compute_average(self):
+        """Return the property score (called by ``BaseReport.get_properties``)."""
+        return self.score
+
+    def get_visualization(self):
+        """Return a plotly Figure for the property."""
+        raise NotImplementedError()
+
+
+class _Moments(_Property):
+    """Mean shift, std ratio, skewness and kurtosis differences per numeric column."""
+
+    def compute(self, real, synthetic, numeric):
+        """Fill the details and the score.
+
+        Args:
+            real (pandas.DataFrame):
+                The real table.
+            synthetic (pandas.DataFrame):
+                The synthetic table.
+            numeric (dict):
+                The numeric columns mapped to their metadata.
+        """
+        rows = []
+        for column, column_metadata in numeric.items():
+            real_values = _numeric_column(real, column, column_metadata).dropna().to_numpy()
+            synthetic_values = _numeric_column(synthetic, column, column_metadata)
+            synthetic_values = synthetic_values.dropna().to_numpy()
+            rows.append({'Column': column, **self._column_moments(real_values, synthetic_values)})
+
+        columns = [
+            'Column', 'Real Mean', 'Synthetic Mean', 'Mean Shift', 'Real Std', 'Synthetic Std',
+            'Std Ratio', 'Skewness Difference', 'Kurtosis Difference', 'Score',
+        ]  # fmt: skip
+        self.details = pd.DataFrame(rows, columns=columns)
+        self.score = float(self.details['Score'].mean()) if rows else float('nan')
+        self.is_computed = True
+
+    @staticmethod
+    def _column_moments(real, synthetic):
+        """Moment comparison of two 1-d float arrays without nulls.
+
+        Args:
+            real (numpy.ndarray):
+                The real values.
+            synthetic (numpy.ndarray):
+                The synthetic values.
+
+        Returns:
+            dict:
+                The detail columns of one row (NaN where undefined).
+        """
+        nan = float('nan')
+        result = dict.fromkeys(
+            ['Real Mean', 'Synthetic Mean', 'Mean Shift', 'Real Std', 'Synthetic Std',
+             'Std Ratio', 'Skewness Difference', 'Kurtosis Difference', 'Score'],
+            nan,
+        )  # fmt: skip
+        if len(real) < 2 or len(synthetic) < 2:
+            return result
+
+        real_mean, synthetic_mean = real.mean(), synthetic.mean()
+        real_std, synthetic_std = real.std(ddof=1), synthetic.std(ddof=1)
+        if real_std > 0:
+            shift = (synthetic_mean - real_mean) / real_std
+            ratio = synthetic_std / real_std
+        else:  # a constant real column: any change is an infinite distortion
+            shift = np.sign(synthetic_mean - real_mean) * np.inf
+            shift = 0.0 if synthetic_mean == real_mean else shift
+            ratio = 1.0 if synthetic_std == 0 else np.inf
+
+        with np.errstate(all='ignore'):
+            skew_diff = stats.skew(synthetic) - stats.skew(real)
+            kurt_diff = stats.kurtosis(synthetic) - stats.kurtosis(real)
+
+        ratio_score = min(ratio, 1 / ratio) if ratio > 0 else 0.0
+        parts = [1 / (1 + abs(shift)), ratio_score, 1 / (1 + abs(skew_diff)),
+                 1 / (1 + abs(kurt_diff))]  # fmt: skip
+        result.update({
+            'Real Mean': real_mean,
+            'Synthetic Mean': synthetic_mean,
+            'Mean Shift': shift,
+            'Real Std': real_std,
+            'Synthetic Std': synthetic_std,
+            'Std Ratio': ratio,
+            'Skewness Difference': skew_diff,
+            'Kurtosis Difference': kurt_diff,
+            'Score': float(np.nanmean(parts)),
+        })
+        return result
+
+    def get_visualization(self):
+        """Bar chart of the std ratio per numeric column (1 is perfect).
+
+        Returns:
+            plotly.graph_objects.Figure:
+                The figure.
+        """
+        figure = go.Figure(
+            go.Bar(
+                x=self.details['Column'],
+                y=self.details['Std Ratio'],
+                customdata=self.details[['Mean Shift', 'Skewness Difference',
+                                         'Kurtosis Difference']],  # fmt: skip
+                hovertemplate=(
+                    '%{x}<br>std ratio %{y:.3f}<br>mean shift %{customdata[0]:.3f}'
+                    '<br>skew diff %{customdata[1]:.3f}<br>kurtosis diff %{customdata[2]:.3f}'
+                    '<extra></extra>'
+                ),
+            )
+        )
+        figure.add_hline(y=1.0, line_dash='dash')
+        figure.update_layout(
+            title=f'Moments: synthetic / real std per column (score {self.score:.3f})',
+            xaxis_title='Column',
+            yaxis_title='Std ratio',
+        )
+        return figure
+
+
+class _Covariance(_Property):
+    """Covariance and correlation errors of the numeric columns, real-standardized."""
+
+    def __init__(self):
+        super().__init__()
+        self.details = pd.DataFrame(columns=['Column 1', 'Column 2'])
+        self.relative_error = float('nan')
+        self.correlation_error = pd.DataFrame()
+
+    def compute(self, real, synthetic, numeric):
+        """Fill the details, the relative error and the score.
+
+        Args:
+            real (pandas.DataFrame):
+                The real table.
+            synthetic (pandas.DataFrame):
+                The synthetic table.
+            numeric (dict):
+                The numeric columns mapped to their metadata.
+        """
+        usable = {}
+        for column, column_metadata in numeric.items():
+            std = _numeric_column(real, column, column_metadata).std()
+            if np.isfinite(std) and std > 0:
+                usable[column] = column_metadata
+
+        columns = list(usable)
+        detail_columns = [
+            'Column 1', 'Column 2', 'Real Covariance', 'Synthetic Covariance',
+            'Covariance Error', 'Real Correlation', 'Synthetic Correlation', 'Correlation Error',
+        ]  # fmt: skip
+        self.is_computed = True
+        if len(columns) < 2:
+            self.details = pd.DataFrame(columns=detail_columns)
+            self.correlation_error = pd.DataFrame(index=columns, columns=columns, dtype=float)
+            self.relative_error = float('nan')
+            self.score = float('nan')
+            return
+
+        real_z, synthetic_z = _standardized(real, synthetic, columns, usable)
+        real_cov, synthetic_cov = real_z.cov(), synthetic_z.cov()
+        real_corr, synthetic_corr = real_z.corr(), synthetic_z.corr()
+        self.correlation_error = synthetic_corr - real_corr
+        self.relative_error = _relative_error(real_cov, synthetic_cov)
+        self.score = float(1 - min(1.0, self.relative_error))
+
+        rows = []
+        for i, first in enumerate(columns):
+            for second in columns[i + 1 :]:
+                rows.append([
+                    first,
+                    second,
+                    real_cov.loc[first, second],
+                    synthetic_cov.loc[first, second],
+                    synthetic_cov.loc[first, second] - real_cov.loc[first, second],
+                    real_corr.loc[first, second],
+                    synthetic_corr.loc[first, second],
+                    self.correlation_error.loc[first, second],
+                ])
+
+        self.details = pd.DataFrame(rows, columns=detail_columns)
+
+    def get_visualization(self):
+        """Heatmap of the correlation error (synthetic minus real) of every numeric pair.
+
+        Returns:
+            plotly.graph_objects.Figure:
+                The figure.
+        """
+        matrix = self.correlation_error
+        figure = go.Figure(
+            go.Heatmap(
+                z=matrix.to_numpy(dtype=float),
+                x=list(matrix.columns),
+                y=list(matrix.index),
+                zmin=-1,
+                zmax=1,
+                zmid=0,
+                colorscale='RdBu_r',
+                colorbar={'title': 'Corr. error'},
+            )
+        )
+        figure.update_layout(
+            title=(
+                'Covariance: correlation error (synthetic - real), '
+                f'covariance relative error {self.relative_error:.3f}'
+            ),
+            yaxis_autorange='reversed',
+        )
+        return figure
+
+
+class _Categories(_Property):
+    """Total variation distance of the category frequencies per categorical column."""
+
+    def compute(self, real, synthetic, columns):
+        """Fill the details and the score.
+
+        Args:
+            real (pandas.DataFrame):
+                The real table.
+            synthetic (pandas.DataFrame):
+                The synthetic table.
+            columns (list[str]):
+                The categorical columns.
+        """
+        rows = []
+        for column in columns:
+            tvd = total_variation_distance(real[column], synthetic[column])
+            rows.append({
+                'Column': column,
+                'Real Categories': int(real[column].nunique(dropna=False)),
+                'Synthetic Categories': int(synthetic[column].nunique(dropna=False)),
+                'TVD': tvd,
+                'Score': 1 - tvd,
+            })
+
+        detail_columns = ['Column', 'Real Categories', 'Synthetic Categories', 'TVD', 'Score']
+        self.details = pd.DataFrame(rows, columns=detail_columns)
+        self.score = float(self.details['Score'].mean()) if rows else float('nan')
+        self.is_computed = True
+
+    def get_visualization(self):
+        """Bar chart of the total variation distance per categorical column (0 is perfect).
+
+        Returns:
+            plotly.graph_objects.Figure:
+                The figure.
+        """
+        figure = go.Figure(go.Bar(x=self.details['Column'], y=self.details['TVD']))
+        figure.update_layout(
+            title=f'Categories: total variation distance per column (score {self.score:.3f})',
+            xaxis_title='Column',
+            yaxis_title='TVD',
+            yaxis_range=[0, 1],
+        )
+        return figure
+
+
+class _SDMetricsProperty(_Property):
+    """A property of a nested sdmetrics ``QualityReport``, passed through unchanged."""
+
+    def __init__(self, name):
+        super().__init__()
+        self.name = name
+        self._quality_report = None
+        self._table_name = None
+
+    def compute(self, quality_report, table_name):
+        """Read the score and details from a generated sdmetrics ``QualityReport``.
+
+        Args:
+            quality_report (sdmetrics.reports.QualityReport):
+                The generated unified (multi-table) quality report.
+            table_name (str):
+                The name of the table in it.
+        """
+        self._quality_report = quality_report
+        self._table_name = table_name
+        properties = quality_report.get_properties().set_index('Property')['Score']
+        self.score = float(properties[self.name])
+        details = quality_report.get_details(self.name, table_name=table_name)
+        self.details = details.drop(columns='Table', errors='ignore').reset_index(drop=True)
+        self.is_computed = True
+
+    def get_visualization(self):
+        """Return sdmetrics' own figure for the property.
+
+        Returns:
+            plotly.graph_objects.Figure:
+                The figure.
+        """
+        return self._quality_report.get_visualization(self.name, table_name=self._table_name)
+
+
+class StructureReport(BaseReport):
+    """Compare the structure (moments, covariance, categories) of a real and a synthetic table.
+
+    Properties: ``'Moments'``, ``'Covariance'``, ``'Categories'``, and sdmetrics'
+    ``'Column Shapes'`` and ``'Column Pair Trends'``; see the module docstring for the exact
+    definitions and scores. After :meth:`generate`, ``covariance_relative_error`` holds the
+    relative Frobenius error of the real-standardized covariance matrix.
+
+    Example:
+        >>> report = StructureReport()
+        >>> report.generate(real, synthetic, metadata, verbose=False)
+        >>> report.get_score(), report.covariance_relative_error
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.covariance_relative_error = None
+        self.table_name = None
+        self._properties = {
+            'Moments': _Moments(),
+            'Covariance': _Covariance(),
+            'Categories': _Categories(),
+            'Column Shapes': _SDMetricsProperty('Column Shapes'),
+            'Column Pair Trends': _SDMetricsProperty('Column Pair Trends'),
+        }
+
+    @staticmethod
+    def _validate_inputs(real_data, synthetic_data, columns):
+        """Check the frames and that they have exactly the metadata columns.
+
+        Args:
+            real_data (pandas.DataFrame):
+                The real table.
+            synthetic_data (pandas.DataFrame):
+                The synthetic table.
+            columns (dict):
+                The metadata columns.
+
+        Raises:
+            ValueError: If a frame is not a DataFrame, or a metadata column is missing from a
+                frame, or a frame has a column the metadata does not describe.
+        """
+        for name, frame in (('real_data', real_data), ('synthetic_data', synthetic_data)):
+            if not isinstance(frame, pd.DataFrame):
+                raise ValueError(
+                    f'StructureReport expects {name} to be a pandas.DataFrame, '
+                    f'not {type(frame).__name__}.'
+                )
+
+            missing = [column for column in columns if column not in frame.columns]
+            if missing:
+                listed = ', '.join(f"'{column}'" for column in missing)
+                raise ValueError(
+                    f'Metadata column(s) {listed} missing from {name} '
+                    f'(columns: {list(frame.columns)}).'
+                )
+
+            extra = [column for column in frame.columns if column not in columns]
+            if extra:
+                listed = ', '.join(f"'{column}'" for column in extra)
+                raise ValueError(f'Column(s) {listed} of {name} are not in the metadata.')
+
+    def generate(self, real_data, synthetic_data, metadata, verbose=True):
+        """Compute every property. The caller's frames and metadata are not modified.
+
+        Args:
+            real_data (pandas.DataFrame):
+                The real table.
+            synthetic_data (pandas.DataFrame):
+                The synthetic table (from any synthesizer), with the same columns.
+            metadata (sdv.metadata.Metadata or dict):
+                An SDV ``Metadata`` with one table, or a dict in SDV 2 multi-table form
+                ``{'tables': {name: {...}}}`` (one table) or single-table form
+                ``{'columns': {...}}``.
+            verbose (bool):
+                Whether to print the property scores and the overall score. Defaults to True.
+
+        Raises:
+            ValueError: If the inputs are not DataFrames, a metadata column is missing from
+                either frame (the message names it), or the metadata has several tables.
+        """
+        from sdmetrics.reports import QualityReport
+
+        table_name, table_metadata = _table_metadata(metadata)
+        columns = table_metadata['columns']
+        self._validate_inputs(real_data, synthetic_data, columns)
+
+        numeric = {
+            column: meta for column, meta in columns.items()
+            if meta.get('sdtype') in NUMERIC_SDTYPES
+        }  # fmt: skip
+        categorical = [
+            column for column, meta in columns.items()
+            if meta.get('sdtype') in CATEGORICAL_SDTYPES
+        ]  # fmt: skip
+
+        self.table_name = table_name
+        self.report_info['generated_date'] = datetime.today().strftime('%Y-%m-%d')
+        self.report_info['num_rows_real_data'] = len(real_data)
+        self.report_info['num_rows_synthetic_data'] = len(synthetic_data)
+        if verbose:
+            sys.stdout.write('Generating report ...\n\n')
+
+        start = time.time()
+        self._properties['Moments'].compute(real_data, synthetic_data, numeric)
+        self._properties['Covariance'].compute(real_data, synthetic_data, numeric)
+        self._properties['Categories'].compute(real_data, synthetic_data, categorical)
+        self.covariance_relative_error = self._properties['Covariance'].relative_error
+
+        # sdmetrics' unified QualityReport (the single-table one is deprecated in 0.32); it
+        # deep-copies its inputs itself.
+        quality_report = QualityReport()
+        quality_report.generate(
+            {table_name: real_data},
+            {table_name: synthetic_data},
+            {'tables': {table_name: table_metadata}},
+            verbose=False,
+        )
+        for name in _SDMETRICS_PROPERTIES:
+            self._properties[name].compute(quality_report, table_name)
+
+        scores = []
+        for index, (name, prop) in enumerate(self._properties.items()):
+            scores.append(prop.score)
+            if verbose:
+                shown = 'N/A' if np.isnan(prop.score) else f'{round(prop.score * 100, 2)}%'
+                sys.stdout.write(f'({index + 1}/{len(self._properties)}) {name} Score: {shown}\n')
+
+        if verbose:
+            sys.stdout.write('\n')
+
+        finite = [score for score in scores if not np.isnan(score)]
+        self._overall_score = float(np.mean(finite)) if finite else float('nan')
+        self.report_info['generation_time'] = time.time() - start
+        self.report_info['sdmetrics_version'] = version('sdmetrics')
+        self.is_generated = True
+        self._print_results(verbose)

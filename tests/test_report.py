@@ -1,0 +1,322 @@
+import copy
+import warnings
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sdv_gwm.datasets import load_dataset
+from sdv_gwm.report import StructureReport, covariance_relative_error, total_variation_distance
+
+PROPERTIES = ['Moments', 'Covariance', 'Categories', 'Column Shapes', 'Column Pair Trends']
+NUMERIC = ['x', 'y', 'z', 'when']
+
+
+def make_table(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(10, 2, n)
+    y = 0.8 * x + rng.normal(0, 1, n)
+    z = rng.exponential(3, n)
+    z[::17] = np.nan  # nulls: nan-aware moments and pairwise-complete covariance
+    when = pd.Timestamp('2020-01-01') + pd.to_timedelta(rng.uniform(0, 365, n), unit='D')
+    return pd.DataFrame({
+        'id': np.arange(n),
+        'x': x,
+        'y': y,
+        'z': z,
+        'when': when,
+        'color': rng.choice(['red', 'green', 'blue', None], n, p=[0.4, 0.3, 0.2, 0.1]),
+        'flag': rng.random(n) < 0.3,
+    })
+
+
+METADATA = {
+    'columns': {
+        'id': {'sdtype': 'id'},
+        'x': {'sdtype': 'numerical'},
+        'y': {'sdtype': 'numerical'},
+        'z': {'sdtype': 'numerical'},
+        'when': {'sdtype': 'datetime', 'datetime_format': '%Y-%m-%d %H:%M:%S'},
+        'color': {'sdtype': 'categorical'},
+        'flag': {'sdtype': 'boolean'},
+    },
+    'primary_key': 'id',
+}
+
+
+def shrink(real, factor, columns=('x', 'y', 'z')):
+    """Real data shrunk by `factor` around the real mean of each numeric column."""
+    synthetic = real.copy()
+    for column in columns:
+        mean = real[column].mean()
+        synthetic[column] = mean + factor * (real[column] - mean)
+    return synthetic
+
+
+def generated(real, synthetic, metadata=METADATA):
+    report = StructureReport()
+    report.generate(real, synthetic, metadata, verbose=False)
+    return report
+
+
+@pytest.fixture(scope='module')
+def real():
+    return make_table()
+
+
+@pytest.fixture(scope='module')
+def identical_report(real):
+    return generated(real, real.copy())
+
+
+@pytest.fixture(scope='module')
+def demo():
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        return load_dataset('student_placements')
+
+
+def test_identical_tables_are_perfect(identical_report):
+    moments = identical_report.get_details('Moments').set_index('Column')
+    assert list(moments.index) == NUMERIC
+    np.testing.assert_allclose(moments['Mean Shift'], 0, atol=1e-12)
+    np.testing.assert_allclose(moments['Std Ratio'], 1, rtol=1e-12)
+    np.testing.assert_allclose(moments['Skewness Difference'], 0, atol=1e-12)
+    np.testing.assert_allclose(moments['Kurtosis Difference'], 0, atol=1e-12)
+    np.testing.assert_allclose(moments['Score'], 1, rtol=1e-12)
+
+    covariance = identical_report.get_details('Covariance')
+    assert len(covariance) == 6  # every pair of the four numeric columns
+    np.testing.assert_allclose(covariance['Covariance Error'], 0, atol=1e-12)
+    np.testing.assert_allclose(covariance['Correlation Error'], 0, atol=1e-12)
+    assert identical_report.covariance_relative_error == pytest.approx(0, abs=1e-12)
+
+    categories = identical_report.get_details('Categories').set_index('Column')
+    assert list(categories.index) == ['color', 'flag']
+    np.testing.assert_allclose(categories['TVD'], 0, atol=1e-12)
+
+    properties = identical_report.get_properties()
+    assert list(properties.columns) == ['Property', 'Score']
+    assert list(properties['Property']) == PROPERTIES
+    np.testing.assert_allclose(properties['Score'], 1, rtol=1e-9)
+    assert identical_report.get_score() == pytest.approx(1)
+
+
+def test_shrunk_by_half(real):
+    synthetic = shrink(real, 0.5)
+    report = generated(real, synthetic)
+    moments = report.get_details('Moments').set_index('Column')
+    np.testing.assert_allclose(moments.loc[['x', 'y', 'z'], 'Std Ratio'], 0.5, rtol=1e-12)
+    np.testing.assert_allclose(moments.loc[['x', 'y', 'z'], 'Mean Shift'], 0, atol=1e-12)
+    # shape statistics are scale invariant
+    np.testing.assert_allclose(moments['Skewness Difference'], 0, atol=1e-9)
+    np.testing.assert_allclose(moments.loc['when', 'Std Ratio'], 1, rtol=1e-12)
+
+    # every column shrunk: C_syn = C_real / 4 exactly
+    all_shrunk = real.copy()
+    all_shrunk[['x', 'y', 'z']] = synthetic[['x', 'y', 'z']]
+    mean_when = real['when'].mean()
+    all_shrunk['when'] = mean_when + (real['when'] - mean_when) / 2
+    report = generated(real, all_shrunk)
+    assert report.covariance_relative_error == pytest.approx(0.75, rel=1e-9)
+    assert report.get_properties().set_index('Property').loc['Covariance', 'Score'] == (
+        pytest.approx(0.25, rel=1e-9)
+    )
+    assert covariance_relative_error(real, all_shrunk, NUMERIC) == pytest.approx(0.75, rel=1e-9)
+    np.testing.assert_allclose(report.get_details('Covariance')['Correlation Error'], 0, atol=1e-9)
+
+
+def test_mean_shift_in_real_std_units(real):
+    synthetic = real.copy()
+    synthetic['x'] = real['x'] + 0.5 * real['x'].std()
+    moments = generated(real, synthetic).get_details('Moments').set_index('Column')
+    assert moments.loc['x', 'Mean Shift'] == pytest.approx(0.5, rel=1e-12)
+    assert moments.loc['x', 'Std Ratio'] == pytest.approx(1, rel=1e-12)
+    # shift 0.5 -> 1 / 1.5; the other three parts are perfect
+    assert moments.loc['x', 'Score'] == pytest.approx((1 / 1.5 + 3) / 4)
+
+
+@given(st.floats(min_value=0.05, max_value=3.0))
+@settings(max_examples=25, deadline=None)
+def test_covariance_relative_error_of_a_rescaling(factor):
+    real = make_table(60, seed=3)
+    synthetic = shrink(real, factor)
+    error = covariance_relative_error(real, synthetic, ['x', 'y', 'z'])
+    assert error == pytest.approx(abs(factor**2 - 1), rel=1e-9, abs=1e-12)
+
+
+def test_covariance_relative_error_is_pairwise_complete():
+    real = pd.DataFrame({'a': [1.0, 2, 3, 4, np.nan, 6], 'b': [2.0, np.nan, 1, 5, 3, 4]})
+    z = (real - real.mean()) / real.std()
+    # synthetic drops rows: its covariance is over different complete pairs
+    synthetic = real.iloc[[0, 2, 3, 4, 5]]
+    zs = (synthetic - real.mean()) / real.std()
+    difference = zs.cov().to_numpy() - z.cov().to_numpy()
+    expected = np.linalg.norm(difference) / np.linalg.norm(z.cov().to_numpy())
+    assert covariance_relative_error(real, synthetic, ['a', 'b']) == pytest.approx(expected)
+    assert covariance_relative_error(real, real, ['a', 'b']) == 0
+
+
+def test_covariance_relative_error_bad_input(real):
+    with pytest.raises(ValueError, match="'nope'"):
+        covariance_relative_error(real, real, ['x', 'nope'])
+    with pytest.raises(ValueError, match="'x'.*synthetic"):
+        covariance_relative_error(real, real.drop(columns='x'), ['x', 'y'])
+    constant = real.assign(x=1.0)
+    with pytest.raises(ValueError, match="'x'.*standard deviation"):
+        covariance_relative_error(constant, real, ['x', 'y'])
+    with pytest.raises(ValueError, match='at least one column'):
+        covariance_relative_error(real, real, [])
+
+
+def test_known_total_variation_distance():
+    real = pd.DataFrame({'c': ['a'] * 50 + ['b'] * 50, 'v': np.arange(100.0)})
+    synthetic = pd.DataFrame({'c': ['a'] * 80 + ['b'] * 10 + [None] * 10, 'v': np.arange(100.0)})
+    # 0.5 * (|0.5 - 0.8| + |0.5 - 0.1| + |0 - 0.1|) = 0.4, the null being its own category
+    assert total_variation_distance(real['c'], synthetic['c']) == pytest.approx(0.4)
+    metadata = {'columns': {'c': {'sdtype': 'categorical'}, 'v': {'sdtype': 'numerical'}}}
+    report = generated(real, synthetic, metadata)
+    details = report.get_details('Categories')
+    assert details.loc[0, 'TVD'] == pytest.approx(0.4)
+    assert details.loc[0, 'Synthetic Categories'] == 3
+    assert report.get_properties().set_index('Property').loc['Categories', 'Score'] == (
+        pytest.approx(0.6)
+    )
+    # one numeric column: no covariance; the overall score skips the undefined properties
+    assert np.isnan(report.covariance_relative_error)
+    scores = report.get_properties()['Score']
+    assert report.get_score() == pytest.approx(np.nanmean(scores))
+
+
+def test_nulls_of_different_kinds_are_one_category():
+    real = pd.Series(['a', None, np.nan, 'a'], dtype=object)
+    synthetic = pd.Series(['a', pd.NA, None, 'a'], dtype=object)
+    assert total_variation_distance(real, synthetic) == 0
+
+
+def test_caller_frames_and_metadata_unchanged(real):
+    real_before = real.copy()
+    synthetic = shrink(real, 0.7)
+    synthetic_before = synthetic.copy()
+    metadata_before = copy.deepcopy(METADATA)
+    generated(real, synthetic)
+    pd.testing.assert_frame_equal(real, real_before)
+    pd.testing.assert_frame_equal(synthetic, synthetic_before)
+    assert METADATA == metadata_before
+
+
+def test_datetime_strings_with_format(real):
+    as_strings = real.assign(when=real['when'].dt.strftime('%Y-%m-%d %H:%M:%S'))
+    report = generated(as_strings, as_strings.copy())
+    moments = report.get_details('Moments').set_index('Column')
+    assert moments.loc['when', 'Std Ratio'] == pytest.approx(1)
+    # days since 1970-01-01
+    assert 18262 < moments.loc['when', 'Real Mean'] < 18262 + 366
+
+
+def test_metadata_forms_agree(real, demo):
+    synthetic = shrink(real, 0.8)
+    single = generated(real, synthetic, METADATA)
+    multi = generated(real, synthetic, {'tables': {'things': METADATA}})
+    pd.testing.assert_frame_equal(single.get_properties(), multi.get_properties())
+    assert multi.table_name == 'things'
+
+    data, metadata = demo
+    from_object = generated(data, data, metadata)
+    from_dict = generated(data, data, metadata.to_dict())
+    pd.testing.assert_frame_equal(from_object.get_properties(), from_dict.get_properties())
+
+
+def test_missing_column_is_named(real):
+    with pytest.raises(ValueError, match="'color'.*synthetic_data"):
+        generated(real, real.drop(columns='color'))
+    with pytest.raises(ValueError, match="'x'.*real_data"):
+        generated(real.drop(columns='x'), real)
+    with pytest.raises(ValueError, match="'extra'.*not in the metadata"):
+        generated(real, real.assign(extra=1))
+    with pytest.raises(ValueError, match='DataFrame'):
+        generated(real, real.to_dict())
+    with pytest.raises(ValueError, match='2 tables'):
+        generated(real, real, {'tables': {'a': METADATA, 'b': METADATA}})
+
+
+def test_not_generated_and_bad_property():
+    report = StructureReport()
+    with pytest.raises(ValueError, match='generate'):
+        report.get_score()
+    with pytest.raises(ValueError, match='generate'):
+        report.get_details('Moments')
+
+
+def test_invalid_property_name(identical_report):
+    with pytest.raises(ValueError, match="Invalid property name 'Nope'"):
+        identical_report.get_details('Nope')
+
+
+def test_visualizations_are_plotly_figures(identical_report):
+    for name in PROPERTIES:
+        figure = identical_report.get_visualization(name)
+        assert isinstance(figure, go.Figure), name
+        assert len(figure.data) >= 1, name
+
+    moments = identical_report.get_visualization('Moments')
+    assert list(moments.data[0].x) == NUMERIC
+    np.testing.assert_allclose(moments.data[0].y, 1)
+    heatmap = identical_report.get_visualization('Covariance').data[0]
+    assert isinstance(heatmap, go.Heatmap)
+    assert np.asarray(heatmap.z).shape == (4, 4)
+    assert list(identical_report.get_visualization('Categories').data[0].x) == ['color', 'flag']
+
+
+def test_save_load_round_trip(real, tmp_path):
+    report = generated(real, shrink(real, 0.6))
+    path = tmp_path / 'report.pkl'
+    report.save(path)
+    loaded = StructureReport.load(path)
+    assert isinstance(loaded, StructureReport)
+    assert loaded.get_score() == report.get_score()
+    assert loaded.covariance_relative_error == report.covariance_relative_error
+    pd.testing.assert_frame_equal(loaded.get_properties(), report.get_properties())
+    for name in PROPERTIES:
+        pd.testing.assert_frame_equal(loaded.get_details(name), report.get_details(name))
+    assert isinstance(loaded.get_visualization('Column Shapes'), go.Figure)
+    assert loaded.get_info()['num_rows_real_data'] == len(real)
+
+
+def test_verbose_prints_scores(real, capsys):
+    StructureReport().generate(real, real, METADATA)
+    out = capsys.readouterr().out
+    for name in PROPERTIES:
+        assert f'{name} Score' in out
+    assert 'Overall Score (Average): 100.0%' in out
+
+
+def test_demo_dataset(demo):
+    data, metadata = demo
+    synthetic = data.sample(frac=1, replace=True, random_state=0).reset_index(drop=True)
+    report = generated(data, synthetic, metadata)
+    assert 0 <= report.get_score() <= 1
+    properties = report.get_properties().set_index('Property')['Score']
+    assert list(properties.index) == PROPERTIES
+    assert properties.between(0, 1).all()
+
+    moments = report.get_details('Moments')
+    assert {'start_date', 'end_date', 'salary', 'duration'} <= set(moments['Column'])
+    assert moments['Std Ratio'].notna().all()  # salary, dates have nulls: dropped
+    categories = report.get_details('Categories')
+    assert {'gender', 'work_experience', 'placed'} <= set(categories['Column'])
+    assert 'student_id' not in set(moments['Column']) | set(categories['Column'])
+
+    # sdmetrics' details pass through, and its real correlations match ours
+    shapes = report.get_details('Column Shapes')
+    assert set(shapes.columns) == {'Column', 'Metric', 'Score'}
+    trends = report.get_details('Column Pair Trends').dropna(subset=['Real Correlation'])
+    ours = report.get_details('Covariance').set_index(['Column 1', 'Column 2'])
+    for _, row in trends.iterrows():
+        key = (row['Column 1'], row['Column 2'])
+        if key not in ours.index:
+            key = key[::-1]
+        assert ours.loc[key, 'Real Correlation'] == pytest.approx(row['Real Correlation'])
