@@ -1,0 +1,201 @@
+"""The mixing engine: pure numpy, knows nothing of SDV.
+
+A synthetic row mixes two distinct real rows ``i`` and ``j``: every continuous column gets
+``lam * x_i + (1 - lam) * x_j`` with one ``lam`` per row, every discrete column is copied from
+the parent with the larger weight. Missing values (``NaN``) in a continuous column follow the
+same parent; where only the other parent is missing, the value of the larger-weight parent is
+kept as it is. A value at a bound of its column that a large share of the rows hold (the
+zero of a zero-inflated column) is an *atom*: it is inherited like a missing value, so its
+frequency is kept and it pins no pair to its bound.
+"""
+
+import numpy as np
+
+CHUNK_SIZE = 65_536
+
+#: Share of the rows a bound value must hold to be treated as an atom.
+ATOM_SHARE = 0.05
+
+
+def _pair_room(x_i, x_j, lower, upper):
+    """How far the weight of each row may leave [0, 1] before a value leaves its range."""
+    diff = x_i - x_j
+    with np.errstate(divide='ignore', invalid='ignore'):
+        below = np.where(diff > 0, (x_j - lower) / diff, (upper - x_j) / -diff)
+        above = np.where(diff > 0, (upper - x_i) / diff, (x_i - lower) / -diff)
+
+    moving = np.isfinite(diff) & (diff != 0)
+    below = np.where(moving, below, np.inf)
+    above = np.where(moving, above, np.inf)
+    room0 = np.maximum(np.nanmin(below, axis=1, initial=np.inf), 0.0)
+    room1 = np.maximum(np.nanmin(above, axis=1, initial=np.inf), 0.0)
+    return room0, room1
+
+
+class Mixer:
+    """Generate rows by mixing pairs of rows of a numeric matrix.
+
+    Args:
+        data (numpy.ndarray):
+            The ``(n, p)`` float matrix of training rows; ``NaN`` marks a missing value.
+        continuous (numpy.ndarray):
+            Boolean mask of length ``p``: ``True`` columns are mixed, the others inherited.
+        weights (sdv_gwm.weights.EpBeta):
+            The law of ``lam``.
+        lower (numpy.ndarray or None):
+            Per-column lower bounds (``-inf`` for none); mixed values never go below them.
+        upper (numpy.ndarray or None):
+            Per-column upper bounds (``inf`` for none).
+        groups (numpy.ndarray or None):
+            Integer group label per row: a row is only mixed with a partner of its own group.
+            ``None`` means one group.
+        chunk_size (int):
+            Rows generated at a time; bounds the memory of ``sample``.
+        atom_share (float):
+            Share of the rows a bound value must hold to be inherited as an atom.
+    """
+
+    def __init__(
+        self,
+        data,
+        continuous,
+        weights,
+        lower=None,
+        upper=None,
+        groups=None,
+        chunk_size=CHUNK_SIZE,
+        atom_share=ATOM_SHARE,
+    ):
+        self.data = np.asarray(data, dtype=float)
+        num_rows, num_columns = self.data.shape
+        self.continuous = np.asarray(continuous, dtype=bool)
+        if self.continuous.shape != (num_columns,):
+            raise ValueError('`continuous` must have one entry per column of `data`.')
+
+        self.weights = weights
+        self.lower = np.full(num_columns, -np.inf) if lower is None else np.asarray(lower, float)
+        self.upper = np.full(num_columns, np.inf) if upper is None else np.asarray(upper, float)
+        self.groups = np.zeros(num_rows, dtype=int) if groups is None else np.asarray(groups)
+        if self.groups.shape != (num_rows,):
+            raise ValueError('`groups` must have one entry per row of `data`.')
+
+        self.chunk_size = int(chunk_size)
+        self.bounded = self.continuous & (np.isfinite(self.lower) | np.isfinite(self.upper))
+        self.mixable = self.data.copy()
+        for bound in (self.lower, self.upper):
+            at_bound = (self.data == bound) & self.bounded
+            atoms = at_bound & (at_bound.mean(axis=0) >= atom_share)
+            self.mixable[atoms] = np.nan
+
+        self.set_random_state(None)
+
+    def set_random_state(self, random_state):
+        """Seed the generator (an int, a ``numpy.random.Generator`` or ``None``)."""
+        self.random_state = np.random.default_rng(random_state)
+
+    def layout(self, rows=None):
+        """Sort candidate rows by group, once per ``sample`` call.
+
+        Args:
+            rows (numpy.ndarray or None):
+                Indices of the candidate rows; ``None`` means all rows.
+
+        Returns:
+            tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+                The candidate rows sorted by group, and each group's start and size.
+        """
+        rows = np.arange(len(self.data)) if rows is None else np.asarray(rows)
+        if len(rows) == 0:
+            raise ValueError('There are no rows to mix.')
+
+        order = rows[np.argsort(self.groups[rows], kind='stable')]
+        _, start, size = np.unique(self.groups[order], return_index=True, return_counts=True)
+        return order, start, size
+
+    def draw_pairs(self, num_rows, layout):
+        """Draw parent pairs of distinct rows of the same group, in balanced rounds.
+
+        In each round the rows of every group are shuffled and each is paired with the row a
+        random shift further along the shuffled group: every candidate is a first and a second
+        parent exactly once per round, and its partner is uniform among the other rows of its
+        group. Both parents are uniform, which is all the covariance theory asks of a pairing,
+        and the sample moments no longer carry the noise of how often a rare outlier was drawn.
+        A row alone in its group is paired with itself.
+
+        Args:
+            num_rows (int):
+                Number of pairs.
+            layout (tuple):
+                The output of ``layout``.
+
+        Returns:
+            tuple[numpy.ndarray, numpy.ndarray]:
+                The indices ``i`` and ``j``.
+        """
+        order, start, size = layout
+        rng = self.random_state
+        group = np.repeat(np.arange(len(size)), size)
+        offset = np.arange(len(order)) - start[group]
+        firsts, seconds = [], []
+        for _ in range(-(-num_rows // len(order))):
+            shuffled = order[np.lexsort((rng.random(len(order)), group))]
+            shift = 1 + np.floor(rng.random(len(size)) * np.maximum(size - 1, 1)).astype(int)
+            partner = start[group] + (offset + shift[group]) % size[group]
+            pick = rng.permutation(len(order))
+            firsts.append(shuffled[pick])
+            seconds.append(shuffled[partner[pick]])
+
+        return np.concatenate(firsts)[:num_rows], np.concatenate(seconds)[:num_rows]
+
+    def mix(self, parent_i, parent_j):
+        """Mix given pairs of rows.
+
+        Args:
+            parent_i (numpy.ndarray):
+                First parent of each output row.
+            parent_j (numpy.ndarray):
+                Second parent of each output row.
+
+        Returns:
+            tuple[numpy.ndarray, numpy.ndarray]:
+                The mixed rows and the weight ``lam`` given to ``parent_i``.
+        """
+        x_i, x_j = self.mixable[parent_i], self.mixable[parent_j]
+        room0 = room1 = None
+        if self.bounded.any():
+            bounded = self.bounded
+            room0, room1 = _pair_room(
+                x_i[:, bounded], x_j[:, bounded], self.lower[bounded], self.upper[bounded]
+            )
+
+        lam = self.weights.sample(len(x_i), self.random_state, room0, room1)
+        first_wins = lam >= 0.5
+        out = np.where(first_wins[:, None], self.data[parent_i], self.data[parent_j])
+        cont = self.continuous
+        mixed = x_j[:, cont] + lam[:, None] * (x_i[:, cont] - x_j[:, cont])
+        mixed = np.clip(mixed, self.lower[cont], self.upper[cont])
+        out[:, cont] = np.where(np.isnan(mixed), out[:, cont], mixed)
+        return out, lam
+
+    def sample(self, num_rows, rows=None):
+        """Generate rows.
+
+        Args:
+            num_rows (int):
+                Number of rows.
+            rows (numpy.ndarray or None):
+                Indices of the rows that may be parents (for conditional sampling);
+                ``None`` means all rows.
+
+        Returns:
+            numpy.ndarray:
+                ``(num_rows, p)`` matrix of synthetic rows.
+        """
+        layout = self.layout(rows)
+        out = np.empty((num_rows, self.data.shape[1]))
+        for start in range(0, num_rows, self.chunk_size):
+            stop = min(start + self.chunk_size, num_rows)
+            parent_i, parent_j = self.draw_pairs(stop - start, layout)
+            out[start:stop], _ = self.mix(parent_i, parent_j)
+
+        return out

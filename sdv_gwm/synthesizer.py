@@ -1,0 +1,368 @@
+"""``GWMSynthesizer``: the mixing engine as an SDV 2 single-table synthesizer."""
+
+import numpy as np
+import pandas as pd
+from rdt.transformers import FloatFormatter, LabelEncoder, UnixTimestampEncoder
+from sdv.errors import InvalidDataError, InvalidDataTypeError, SynthesizerInputError
+from sdv.single_table.base import BaseSingleTableSynthesizer
+from sdv.utils import load_synthesizer
+
+from sdv_gwm.engine import Mixer
+from sdv_gwm.weights import get_weights
+
+#: Rounding noise may add at most this share of a column's variance before the column is
+#: inherited instead of mixed (binary and other low-cardinality numerical columns).
+MAX_ROUNDING_SHARE = 0.1
+
+#: sdtypes whose columns ``mix_within`` accepts: they are inherited, never mixed.
+DISCRETE_SDTYPES = ('categorical', 'boolean')
+
+
+class GWMSynthesizer(BaseSingleTableSynthesizer):
+    """Structure-preserving generalized weighted mixup as an SDV single-table synthesizer.
+
+    Each synthetic row mixes two distinct training rows in the RDT-transformed space:
+    numerical and datetime columns get ``lam * x_i + (1 - lam) * x_j`` with one ``lam`` per
+    row; categorical, boolean and low-cardinality numerical columns, and missing values, are
+    taken from the parent with the larger weight. With the default weights the means,
+    variances, covariances and third moments of the mixed columns are preserved exactly in
+    expectation, and every value stays inside its column's observed range without clipping.
+
+    Args:
+        metadata (sdv.metadata.Metadata):
+            Metadata of the table.
+        enforce_min_max_values (bool):
+            Keep numerical and datetime values inside the range seen in ``fit``. Defaults to
+            ``True``. Mixing already does; this also applies RDT's clipping.
+        enforce_rounding (bool):
+            Round numerical columns as in the training data. Defaults to ``True``. The
+            variance that rounding adds is compensated before rounding.
+        locales (list or str):
+            Locales for PII columns generated with Faker. Defaults to ``['en_US']``.
+        weights (str or sdv_gwm.weights.EpBeta):
+            The law of the mixing weight: ``'epbeta'`` (default, variance-preserving),
+            ``'beta'`` (classic mixup, ``Beta(0.4)``), ``'uniform'``, or a law object from
+            ``sdv_gwm.weights``.
+        mix_within (list[str] or None):
+            Categorical or boolean columns whose values a row's partner must share. Keeps
+            group means and the within-group covariances exactly. Defaults to ``None``.
+    """
+
+    def __init__(
+        self,
+        metadata,
+        enforce_min_max_values=True,
+        enforce_rounding=True,
+        locales=['en_US'],  # noqa: B006 (SDV's signature)
+        weights='epbeta',
+        mix_within=None,
+    ):
+        super().__init__(metadata, enforce_min_max_values, enforce_rounding, locales)
+        try:
+            self._weights = get_weights(weights)
+        except ValueError as error:
+            raise SynthesizerInputError(f"Invalid value for parameter 'weights': {error}") from None
+
+        self.weights = weights
+        self.mix_within = self._validate_mix_within(mix_within)
+        self._returns_frame = False
+        processor = self._data_processor
+        processor._update_transformers_by_sdtypes(
+            'numerical',
+            FloatFormatter(
+                missing_value_replacement=None,
+                missing_value_generation=None,
+                learn_rounding_scheme=enforce_rounding,
+                enforce_min_max_values=enforce_min_max_values,
+            ),
+        )
+        processor._update_transformers_by_sdtypes(
+            'datetime',
+            UnixTimestampEncoder(missing_value_replacement=None, missing_value_generation=None),
+        )
+        for sdtype in DISCRETE_SDTYPES:
+            processor._update_transformers_by_sdtypes(sdtype, LabelEncoder(add_noise=False))
+
+    def _validate_mix_within(self, mix_within):
+        if mix_within is None:
+            return None
+
+        if isinstance(mix_within, str) or not isinstance(mix_within, (list, tuple)):
+            raise SynthesizerInputError(
+                f"Invalid value for parameter 'mix_within': {mix_within!r}. "
+                'Please provide a list of column names or None.'
+            )
+
+        columns = self._get_table_metadata().columns
+        for column in mix_within:
+            if column not in columns:
+                raise SynthesizerInputError(
+                    f"Invalid value for parameter 'mix_within': column '{column}' is not in "
+                    'the metadata.'
+                )
+
+            sdtype = columns[column]['sdtype']
+            if sdtype not in DISCRETE_SDTYPES:
+                raise SynthesizerInputError(
+                    f"Invalid value for parameter 'mix_within': column '{column}' has sdtype "
+                    f"'{sdtype}'. Only {' or '.join(DISCRETE_SDTYPES)} columns can be used."
+                )
+
+        return list(mix_within)
+
+    def _as_tables(self, data):
+        """Accept a DataFrame or ``{table_name: DataFrame}``; return a private copy as a dict."""
+        if isinstance(data, pd.DataFrame):
+            self._returns_frame = True
+            table = data
+        elif isinstance(data, dict) and len(data) == 1:
+            self._returns_frame = False
+            (table_name, table), = data.items()
+            self._validate_table_name(table_name)
+            if not isinstance(table, pd.DataFrame):
+                raise InvalidDataTypeError(
+                    f"The data of table '{table_name}' must be a pandas.DataFrame, "
+                    f'got {type(table).__name__}.'
+                )
+        else:
+            raise InvalidDataTypeError(
+                'The `data` parameter must be a pandas.DataFrame or a dictionary containing '
+                f'exactly one table name mapped to a pandas.DataFrame, got {type(data).__name__}'
+                + (f' with {len(data)} tables.' if isinstance(data, dict) else '.')
+            )
+
+        self._check_table(table)
+        return {self._table_name: table.copy()}
+
+    def _check_table(self, table):
+        errors = []
+        if table.columns.duplicated().any():
+            duplicated = sorted(set(map(str, table.columns[table.columns.duplicated()])))
+            errors.append(f'Duplicated column names: {duplicated}.')
+        elif len(table) < 2:
+            errors.append(
+                f'The table has {len(table)} row(s). Mixing needs at least 2 rows to fit.'
+            )
+        else:
+            for column in table.columns:
+                values = table[column]
+                if values.isna().all():
+                    errors.append(f"Column '{column}' contains only missing values.")
+                elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(
+                    values
+                ):
+                    if np.isinf(values.to_numpy(dtype=float, na_value=np.nan)).any():
+                        errors.append(
+                            f"Column '{column}' contains infinite values. Replace them with "
+                            'missing values or finite numbers.'
+                        )
+
+        if errors:
+            raise InvalidDataError(errors)
+
+    def fit(self, data):
+        """Fit the synthesizer to a table.
+
+        Args:
+            data (pandas.DataFrame or dict[str, pandas.DataFrame]):
+                The table, or SDV 2's ``{table_name: table}``. The caller's data is not
+                modified.
+
+        Returns:
+            GWMSynthesizer:
+                ``self``, so that ``GWMSynthesizer(metadata).fit(df).sample(n)`` works.
+        """
+        super().fit(self._as_tables(data))
+        return self
+
+    def fit_processed_data(self, processed_data):
+        """Fit to data already transformed by ``preprocess``.
+
+        Args:
+            processed_data (pandas.DataFrame or dict[str, pandas.DataFrame]):
+                The transformed table, or ``{table_name: table}``.
+
+        Returns:
+            GWMSynthesizer:
+                ``self``.
+        """
+        if isinstance(processed_data, pd.DataFrame):
+            processed_data = {self._table_name: processed_data}
+
+        super().fit_processed_data(processed_data)
+        return self
+
+    def _column_roles(self, columns):
+        """Say for each transformed column whether it is mixed, and its rounding step."""
+        field_transformers = self._data_processor._hyper_transformer.field_transformers
+        continuous = np.zeros(len(columns), dtype=bool)
+        step = np.zeros(len(columns))
+        for field, transformer in field_transformers.items():
+            if not isinstance(transformer, (FloatFormatter, UnixTimestampEncoder)):
+                continue
+
+            name = transformer.get_output_columns()[0]
+            if name not in columns:
+                continue
+
+            index = columns.get_loc(name)
+            continuous[index] = True
+            digits = getattr(transformer, '_rounding_digits', None)
+            if getattr(transformer, 'learn_rounding_scheme', False):
+                step[index] = 10.0 ** -(digits or 0)
+
+        return continuous, step
+
+    def _fit(self, processed_data):
+        columns = processed_data.columns
+        data = processed_data.to_numpy(dtype=float, na_value=np.nan)
+        continuous, step = self._column_roles(columns)
+        with np.errstate(invalid='ignore'):
+            variance = np.nanvar(data, axis=0) if len(data) else np.zeros(len(columns))
+
+        # Rounding adds about step**2 / 12 to the variance. Where that is a large share of it
+        # (binary or low-cardinality columns) the column is inherited; elsewhere the mixed
+        # values are shrunk towards the mean by `shrink` so that rounding restores it.
+        rounding_share = np.divide(
+            step**2 / 12, variance, out=np.ones_like(variance), where=variance > 0
+        )
+        continuous &= rounding_share <= MAX_ROUNDING_SHARE
+        self._shrink = np.where(continuous, np.sqrt(1 - np.minimum(rounding_share, 1)), 1.0)
+        self._means = np.nanmean(np.where(np.isnan(data), np.nan, data), axis=0)
+        lower = np.where(continuous, np.nanmin(data, axis=0), -np.inf)
+        upper = np.where(continuous, np.nanmax(data, axis=0), np.inf)
+        if not self.enforce_min_max_values:
+            lower, upper = self._metadata_bounds(columns, lower, upper)
+
+        groups = None
+        if self.mix_within:
+            keys = processed_data[self.mix_within].astype(str).agg('\x1f'.join, axis=1)
+            groups = pd.factorize(keys)[0]
+
+        self._columns = columns
+        self._model = Mixer(data, continuous, self._weights, lower, upper, groups)
+
+    def _metadata_bounds(self, columns, lower, upper):
+        """Without ``enforce_min_max_values`` only the ranges the metadata declares bind."""
+        table_columns = self._get_table_metadata().columns
+        keep = np.array([
+            'range_min' in table_columns.get(name, {}) or 'range_max' in table_columns.get(name, {})
+            for name in columns
+        ])
+        return np.where(keep, lower, -np.inf), np.where(keep, upper, np.inf)
+
+    def _sample(self, num_rows, conditions=None):
+        rows = None
+        if conditions:
+            mask = np.ones(len(self._model.data), dtype=bool)
+            for column, value in conditions.items():
+                index = self._columns.get_loc(column)
+                if self._model.continuous[index]:
+                    continue  # numerical conditions: SDV's reject sampling filters the rows
+
+                values = self._model.data[:, index]
+                mask &= np.isnan(values) if pd.isna(value) else values == float(value)
+
+            rows = np.flatnonzero(mask)
+            if len(rows) == 0:
+                raise ValueError(
+                    'No training row matches the conditions '
+                    f'{ {column: value for column, value in conditions.items()} }.'
+                )
+
+        sampled = self._model.sample(num_rows, rows)
+        shrunk = self._shrink < 1
+        sampled[:, shrunk] = self._means[shrunk] + self._shrink[shrunk] * (
+            sampled[:, shrunk] - self._means[shrunk]
+        )
+        return pd.DataFrame(sampled, columns=self._columns)
+
+    def _unwrap(self, sampled):
+        return sampled[self._table_name] if self._returns_frame else sampled
+
+    def sample(self, num_rows, batch_size=None, max_tries_per_batch=100, output_folder_path=None):
+        """Sample synthetic rows.
+
+        Args:
+            num_rows (int):
+                Number of rows, a positive integer.
+            batch_size (int or None):
+                Rows per batch (and per write to ``output_folder_path``). Defaults to all.
+            max_tries_per_batch (int):
+                Reject-sampling tries per batch (only constraints use them). Defaults to 100.
+            output_folder_path (str or None):
+                Folder in which the table is also written, batch by batch, as CSV.
+
+        Returns:
+            pandas.DataFrame or dict[str, pandas.DataFrame]:
+                A DataFrame when ``fit`` was given a DataFrame, SDV 2's
+                ``{table_name: DataFrame}`` when it was given a dict.
+        """
+        if isinstance(num_rows, bool) or not isinstance(num_rows, (int, np.integer)) or (
+            num_rows <= 0
+        ):
+            raise SynthesizerInputError(
+                f"Invalid value for parameter 'num_rows': {num_rows!r}. "
+                'Please provide an integer greater than 0.'
+            )
+
+        return self._unwrap(
+            super().sample(
+                int(num_rows),
+                max_tries_per_batch=max_tries_per_batch,
+                batch_size=batch_size,
+                output_folder_path=output_folder_path,
+            )
+        )
+
+    def sample_from_conditions(self, conditions, **kwargs):
+        """Sample rows that meet conditions, as ``sdv``'s method of the same name.
+
+        Conditions on categorical and boolean columns are met natively, by mixing only the
+        training rows that meet them (within those rows the theory holds as in ``sample``);
+        numerical conditions fall back to SDV's reject sampling.
+
+        Args:
+            conditions (list[sdv.sampling.Condition]):
+                The conditions and the number of rows for each.
+            **kwargs:
+                ``max_tries_per_batch``, ``batch_size``, ``output_folder_path`` as in SDV.
+
+        Returns:
+            pandas.DataFrame or dict[str, pandas.DataFrame]:
+                As ``sample``.
+        """
+        return self._unwrap(super().sample_from_conditions(conditions, **kwargs))
+
+    def sample_remaining_columns(self, known_columns, **kwargs):
+        """Sample the other columns of rows whose ``known_columns`` are given.
+
+        Args:
+            known_columns (pandas.DataFrame):
+                One row per output row with the known values.
+            **kwargs:
+                ``max_tries_per_batch``, ``batch_size``, ``output_folder_path`` as in SDV.
+
+        Returns:
+            pandas.DataFrame or dict[str, pandas.DataFrame]:
+                As ``sample``.
+        """
+        return self._unwrap(super().sample_remaining_columns(known_columns, **kwargs))
+
+    @classmethod
+    def load(cls, filepath):
+        """Load a synthesizer saved with ``save`` (SDV's ``sdv.utils.load_synthesizer``).
+
+        Args:
+            filepath (str):
+                The file ``save`` wrote.
+
+        Returns:
+            GWMSynthesizer:
+                The synthesizer.
+        """
+        synthesizer = load_synthesizer(filepath)
+        if not isinstance(synthesizer, cls):
+            raise TypeError(f"'{filepath}' holds a {type(synthesizer).__name__}, not a {cls.__name__}.")
+
+        return synthesizer

@@ -1,0 +1,260 @@
+"""Mixing-weight distributions: sampling, exact moments and the variance-preserving solver.
+
+A synthetic row is ``lam * x_i + (1 - lam) * x_j``. With ``u = lam * (1 - lam)``, mixing scales
+every covariance by ``1 - 2 E[u]``; a law with ``E[u] = 0`` preserves the covariance exactly.
+
+Every law here is an ``EpBeta``: ``lam = (1 + eps0 + eps1) * B - eps0`` with
+``B ~ Beta(alpha, beta)``, i.e. scipy's ``beta(alpha, beta, loc=-eps0, scale=1 + eps0 + eps1)``.
+scipy gives the moments (exact, from the Beta moments) and the pdf; this module adds the
+quantities of the mixup theory, the closed-form solver and the per-pair law that keeps
+synthetic values inside bounded ranges.
+"""
+
+import numpy as np
+from scipy import stats
+
+#: Smallest ``alpha + beta`` a per-pair law may shrink to when its pair leaves no room to
+#: extrapolate: a U-shaped law on [0, 1] whose draws are near, but never exactly, copies.
+MIN_CONCENTRATION = 0.2
+
+#: Extrapolation of the default law on each side of [0, 1].
+DEFAULT_EPS = 0.2
+
+
+def _check_positive(name, value):
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"'{name}' must be a positive finite number, got {value!r}.")
+
+
+def _check_eps(name, value):
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"'{name}' must be a non-negative finite number, got {value!r}.")
+
+
+class EpBeta:
+    """Extrapolating Beta law: ``lam = (1 + eps0 + eps1) * B - eps0``, ``B ~ Beta(alpha, beta)``.
+
+    Its support is ``[-eps0, 1 + eps1]``; with ``eps0 = eps1 = 0`` it is the classic mixup
+    ``Beta(alpha, beta)``.
+
+    Args:
+        alpha (float):
+            First Beta shape, positive.
+        beta (float):
+            Second Beta shape, positive.
+        eps0 (float):
+            How far below 0 the weight may go. Defaults to 0.
+        eps1 (float):
+            How far above 1 the weight may go. Defaults to 0.
+    """
+
+    def __init__(self, alpha, beta, eps0=0.0, eps1=0.0):
+        alpha, beta, eps0, eps1 = (float(value) for value in (alpha, beta, eps0, eps1))
+        _check_positive('alpha', alpha)
+        _check_positive('beta', beta)
+        _check_eps('eps0', eps0)
+        _check_eps('eps1', eps1)
+        self.alpha, self.beta, self.eps0, self.eps1 = alpha, beta, eps0, eps1
+        self.dist = stats.beta(alpha, beta, loc=-eps0, scale=1.0 + eps0 + eps1)
+
+    @classmethod
+    def preserving(cls, eps0=DEFAULT_EPS, eps1=DEFAULT_EPS, mean=0.5):
+        """Solve for the variance-preserving law with the given support and mean.
+
+        The degree of freedom is the mean ``m = E[lam]``. ``E[u] = 0`` means
+        ``Var(lam) = m (1 - m)``; with ``p = (m + eps0) / S`` and ``S = 1 + eps0 + eps1`` the
+        Beta moments give ``alpha + beta = S**2 p (1 - p) / (m (1 - m)) - 1`` in closed form.
+
+        Args:
+            eps0 (float):
+                Extrapolation below 0, non-negative.
+            eps1 (float):
+                Extrapolation above 1, non-negative; ``eps0 + eps1`` must be positive.
+            mean (float):
+                ``E[lam]``, strictly between 0 and 1. Defaults to 0.5, which keeps the
+                covariance exact under any pairing of rows (see the theory page).
+
+        Returns:
+            EpBeta:
+                The law with ``E[u] = 0`` up to rounding error.
+
+        Raises:
+            ValueError: If a parameter is invalid or no preserving law exists.
+        """
+        eps0, eps1, mean = float(eps0), float(eps1), float(mean)
+        _check_eps('eps0', eps0)
+        _check_eps('eps1', eps1)
+        if not 0 < mean < 1:
+            raise ValueError(f"'mean' must lie strictly between 0 and 1, got {mean!r}.")
+
+        total = _preserving_concentration(eps0, eps1, mean)
+        if total <= 0:
+            raise ValueError(
+                'No variance-preserving EpBeta exists without extrapolation '
+                f'(eps0={eps0}, eps1={eps1}): a weight in [0, 1] always shrinks the variance.'
+            )
+
+        share = (mean + eps0) / (1.0 + eps0 + eps1)
+        return cls(share * total, (1 - share) * total, eps0, eps1)
+
+    def moment(self, order):
+        """Return the raw moment ``E[lam**order]``, exact."""
+        return float(self.dist.moment(order))
+
+    @property
+    def mean(self):
+        """float: ``E[lam]``."""
+        return self.moment(1)
+
+    @property
+    def expected_u(self):
+        """float: ``E[u]`` with ``u = lam (1 - lam)``; zero for a preserving law."""
+        return self.moment(1) - self.moment(2)
+
+    @property
+    def covariance_factor(self):
+        """float: ``1 - 2 E[u]``, the factor mixing applies to every covariance."""
+        return 1.0 - 2.0 * self.expected_u
+
+    @property
+    def delta(self):
+        """float: ``E[u**2]``; the fourth moment grows by ``delta (2 m4 + 6 s**4)``."""
+        return self.moment(2) - 2.0 * self.moment(3) + self.moment(4)
+
+    @property
+    def inheritance_factor(self):
+        """float: ``E[max(lam, 1 - lam)]``, the factor on discrete-continuous covariances.
+
+        A discrete value is taken from the parent with the larger weight, so its covariance
+        with a mixed column scales by this factor instead of 1.
+        """
+        return 0.5 + float(self.dist.expect(lambda lam: np.abs(lam - 0.5)))
+
+    def get_parameters(self):
+        """Return the four parameters as a dict."""
+        return {'alpha': self.alpha, 'beta': self.beta, 'eps0': self.eps0, 'eps1': self.eps1}
+
+    def sample(self, size, random_state, room0=None, room1=None):
+        """Draw weights, optionally one law per pair shrunk to the room the pair leaves.
+
+        ``room0[k]`` and ``room1[k]`` say how far below 0 and above 1 the ``k``-th weight may
+        go before a mixed value leaves its column's range. Where the room is smaller than
+        ``eps0`` / ``eps1`` the support is cut to it and ``alpha + beta`` is re-solved so that
+        the law keeps its mean and its ``E[u]``: the theory holds pair by pair, so it holds
+        overall. Where no such law exists (no room at all for a preserving law) the
+        concentration stops at ``MIN_CONCENTRATION``: near, never exact, copies.
+
+        Args:
+            size (int):
+                Number of weights.
+            random_state (numpy.random.Generator):
+                Source of randomness.
+            room0 (numpy.ndarray or None):
+                Per-weight room below 0 (non-negative, may be ``inf``).
+            room1 (numpy.ndarray or None):
+                Per-weight room above 1 (non-negative, may be ``inf``).
+
+        Returns:
+            numpy.ndarray:
+                ``size`` weights.
+        """
+        if room0 is None or (self.eps0 == 0 and self.eps1 == 0):
+            return self.dist.rvs(size=size, random_state=random_state)
+
+        eps0 = np.minimum(self.eps0, room0)
+        eps1 = np.minimum(self.eps1, room1)
+        scale = 1.0 + eps0 + eps1
+        share = np.clip((self.mean + eps0) / scale, 1e-9, 1 - 1e-9)
+        variance = float(self.dist.var())
+        floor = min(MIN_CONCENTRATION, self.alpha + self.beta)
+        total = np.maximum(scale**2 * share * (1 - share) / variance - 1.0, floor)
+        draws = random_state.beta(share * total, (1 - share) * total)
+        return draws * scale - eps0
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.get_parameters() == other.get_parameters()
+
+    def __hash__(self):
+        return hash((type(self).__name__, *self.get_parameters().values()))
+
+    def __repr__(self):
+        return (
+            f'EpBeta(alpha={self.alpha:g}, beta={self.beta:g}, '
+            f'eps0={self.eps0:g}, eps1={self.eps1:g})'
+        )
+
+
+def _preserving_concentration(eps0, eps1, mean):
+    scale = 1.0 + eps0 + eps1
+    share = (mean + eps0) / scale
+    return scale**2 * share * (1 - share) / (mean * (1 - mean)) - 1.0
+
+
+class Beta(EpBeta):
+    """Classic mixup weights ``lam ~ Beta(alpha, beta)`` on [0, 1]; shrinks the covariance.
+
+    Args:
+        alpha (float):
+            First shape, positive.
+        beta (float or None):
+            Second shape; ``None`` (default) means ``beta = alpha``.
+    """
+
+    def __init__(self, alpha, beta=None):
+        super().__init__(alpha, alpha if beta is None else beta)
+
+    def get_parameters(self):
+        """Return the two shapes as a dict."""
+        return {'alpha': self.alpha, 'beta': self.beta}
+
+    def __repr__(self):
+        return f'Beta(alpha={self.alpha:g}, beta={self.beta:g})'
+
+
+class Uniform(Beta):
+    """Uniform weights on [0, 1] (``Beta(1, 1)``): covariance factor 2/3."""
+
+    def __init__(self):
+        super().__init__(1.0, 1.0)
+
+    def get_parameters(self):
+        """Return an empty dict: the uniform law has no parameters."""
+        return {}
+
+    def __repr__(self):
+        return 'Uniform()'
+
+
+#: Laws that ``GWMSynthesizer(weights=...)`` accepts by name.
+NAMED_WEIGHTS = {
+    'epbeta': EpBeta.preserving,
+    'beta': lambda: Beta(0.4),
+    'uniform': Uniform,
+}
+
+
+def get_weights(weights):
+    """Turn a name or a law into a law.
+
+    Args:
+        weights (str or EpBeta):
+            ``'epbeta'`` (the default variance-preserving ``EpBeta.preserving(0.2, 0.2)``),
+            ``'beta'`` (classic mixup, ``Beta(0.4)``), ``'uniform'``, or an ``EpBeta``.
+
+    Returns:
+        EpBeta:
+            The law.
+
+    Raises:
+        ValueError: If the name is unknown or the object is not a weight law.
+    """
+    if isinstance(weights, EpBeta):
+        return weights
+
+    if isinstance(weights, str) and weights in NAMED_WEIGHTS:
+        return NAMED_WEIGHTS[weights]()
+
+    raise ValueError(
+        f"Unknown weights {weights!r}. Use one of {sorted(NAMED_WEIGHTS)} or an EpBeta, Beta "
+        'or Uniform object from sdv_gwm.weights.'
+    )
