@@ -61,7 +61,8 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         try:
             self._weights = get_weights(weights)
         except ValueError as error:
-            raise SynthesizerInputError(f"Invalid value for parameter 'weights': {error}") from None
+            message = f"Invalid value for parameter 'weights': {error}"
+            raise SynthesizerInputError(message) from None
 
         self.weights = weights
         self.mix_within = self._validate_mix_within(mix_within)
@@ -117,7 +118,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             table = data
         elif isinstance(data, dict) and len(data) == 1:
             self._returns_frame = False
-            (table_name, table), = data.items()
+            ((table_name, table),) = data.items()
             self._validate_table_name(table_name)
             if not isinstance(table, pd.DataFrame):
                 raise InvalidDataTypeError(
@@ -197,7 +198,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         field_transformers = self._data_processor._hyper_transformer.field_transformers
         continuous = np.zeros(len(columns), dtype=bool)
         step = np.zeros(len(columns))
-        for field, transformer in field_transformers.items():
+        for transformer in field_transformers.values():
             if not isinstance(transformer, (FloatFormatter, UnixTimestampEncoder)):
                 continue
 
@@ -245,10 +246,12 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
     def _metadata_bounds(self, columns, lower, upper):
         """Without ``enforce_min_max_values`` only the ranges the metadata declares bind."""
         table_columns = self._get_table_metadata().columns
-        keep = np.array([
-            'range_min' in table_columns.get(name, {}) or 'range_max' in table_columns.get(name, {})
-            for name in columns
-        ])
+        keep = np.array(
+            [
+                bool({'range_min', 'range_max'} & set(table_columns.get(name, {})))
+                for name in columns
+            ]
+        )
         return np.where(keep, lower, -np.inf), np.where(keep, upper, np.inf)
 
     def _sample(self, num_rows, conditions=None):
@@ -298,8 +301,10 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
                 A DataFrame when ``fit`` was given a DataFrame, SDV 2's
                 ``{table_name: DataFrame}`` when it was given a dict.
         """
-        if isinstance(num_rows, bool) or not isinstance(num_rows, (int, np.integer)) or (
-            num_rows <= 0
+        if (
+            isinstance(num_rows, bool)
+            or not isinstance(num_rows, (int, np.integer))
+            or (num_rows <= 0)
         ):
             raise SynthesizerInputError(
                 f"Invalid value for parameter 'num_rows': {num_rows!r}. "
@@ -363,6 +368,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         """
         synthesizer = load_synthesizer(filepath)
         if not isinstance(synthesizer, cls):
-            raise TypeError(f"'{filepath}' holds a {type(synthesizer).__name__}, not a {cls.__name__}.")
+            found = type(synthesizer).__name__
+            raise TypeError(f"'{filepath}' holds a {found}, not a {cls.__name__}.")
 
         return synthesizer

@@ -255,6 +255,6 @@ def get_weights(weights):
         return NAMED_WEIGHTS[weights]()
 
     raise ValueError(
-        f"Unknown weights {weights!r}. Use one of {sorted(NAMED_WEIGHTS)} or an EpBeta, Beta "
+        f'Unknown weights {weights!r}. Use one of {sorted(NAMED_WEIGHTS)} or an EpBeta, Beta '
         'or Uniform object from sdv_gwm.weights.'
     )
