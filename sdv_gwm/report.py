@@ -263,8 +263,7 @@ def _table_metadata(metadata):
 
     if not isinstance(metadata, dict):
         raise ValueError(
-            'metadata must be an sdv.metadata.Metadata or a dict, '
-            f'not {type(metadata).__name__}.'
+            f'metadata must be an sdv.metadata.Metadata or a dict, not {type(metadata).__name__}.'
         )
 
     if 'tables' in metadata:
@@ -370,17 +369,19 @@ class _Moments(_Property):
         ratio_score = min(ratio, 1 / ratio) if ratio > 0 else 0.0
         parts = [1 / (1 + abs(shift)), ratio_score, 1 / (1 + abs(skew_diff)),
                  1 / (1 + abs(kurt_diff))]  # fmt: skip
-        result.update({
-            'Real Mean': real_mean,
-            'Synthetic Mean': synthetic_mean,
-            'Mean Shift': shift,
-            'Real Std': real_std,
-            'Synthetic Std': synthetic_std,
-            'Std Ratio': ratio,
-            'Skewness Difference': skew_diff,
-            'Kurtosis Difference': kurt_diff,
-            'Score': float(np.nanmean(parts)),
-        })
+        result.update(
+            {
+                'Real Mean': real_mean,
+                'Synthetic Mean': synthetic_mean,
+                'Mean Shift': shift,
+                'Real Std': real_std,
+                'Synthetic Std': synthetic_std,
+                'Std Ratio': ratio,
+                'Skewness Difference': skew_diff,
+                'Kurtosis Difference': kurt_diff,
+                'Score': float(np.nanmean(parts)),
+            }
+        )
         return result
 
     def get_visualization(self):
@@ -394,8 +395,9 @@ class _Moments(_Property):
             go.Bar(
                 x=self.details['Column'],
                 y=self.details['Std Ratio'],
-                customdata=self.details[['Mean Shift', 'Skewness Difference',
-                                         'Kurtosis Difference']],  # fmt: skip
+                customdata=self.details[
+                    ['Mean Shift', 'Skewness Difference', 'Kurtosis Difference']
+                ],  # fmt: skip
                 hovertemplate=(
                     '%{x}<br>std ratio %{y:.3f}<br>mean shift %{customdata[0]:.3f}'
                     '<br>skew diff %{customdata[1]:.3f}<br>kurtosis diff %{customdata[2]:.3f}'
@@ -461,16 +463,18 @@ class _Covariance(_Property):
         rows = []
         for i, first in enumerate(columns):
             for second in columns[i + 1 :]:
-                rows.append([
-                    first,
-                    second,
-                    real_cov.loc[first, second],
-                    synthetic_cov.loc[first, second],
-                    synthetic_cov.loc[first, second] - real_cov.loc[first, second],
-                    real_corr.loc[first, second],
-                    synthetic_corr.loc[first, second],
-                    self.correlation_error.loc[first, second],
-                ])
+                rows.append(
+                    [
+                        first,
+                        second,
+                        real_cov.loc[first, second],
+                        synthetic_cov.loc[first, second],
+                        synthetic_cov.loc[first, second] - real_cov.loc[first, second],
+                        real_corr.loc[first, second],
+                        synthetic_corr.loc[first, second],
+                        self.correlation_error.loc[first, second],
+                    ]
+                )
 
         self.details = pd.DataFrame(rows, columns=detail_columns)
 
@@ -521,13 +525,15 @@ class _Categories(_Property):
         rows = []
         for column in columns:
             tvd = total_variation_distance(real[column], synthetic[column])
-            rows.append({
-                'Column': column,
-                'Real Categories': int(real[column].nunique(dropna=False)),
-                'Synthetic Categories': int(synthetic[column].nunique(dropna=False)),
-                'TVD': tvd,
-                'Score': 1 - tvd,
-            })
+            rows.append(
+                {
+                    'Column': column,
+                    'Real Categories': int(real[column].nunique(dropna=False)),
+                    'Synthetic Categories': int(synthetic[column].nunique(dropna=False)),
+                    'TVD': tvd,
+                    'Score': 1 - tvd,
+                }
+            )
 
         detail_columns = ['Column', 'Real Categories', 'Synthetic Categories', 'TVD', 'Score']
         self.details = pd.DataFrame(rows, columns=detail_columns)
