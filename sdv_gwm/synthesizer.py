@@ -1,9 +1,15 @@
 """``GWMSynthesizer``: the mixing engine as an SDV 2 single-table synthesizer."""
 
+import pickle
+
 import numpy as np
 import pandas as pd
 from rdt.transformers import FloatFormatter, LabelEncoder, UnixTimestampEncoder
-from sdv.errors import InvalidDataError, InvalidDataTypeError, SynthesizerInputError
+from sdv.errors import (
+    InvalidDataError,
+    InvalidDataTypeError,
+    SynthesizerInputError,
+)
 from sdv.single_table.base import BaseSingleTableSynthesizer
 from sdv.utils import load_synthesizer
 
@@ -145,10 +151,22 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
                 f'The table has {len(table)} row(s). Mixing needs at least 2 rows to fit.'
             )
         else:
+            columns = self._get_table_metadata().columns
             for column in table.columns:
                 values = table[column]
+                sdtype = columns.get(column, {}).get('sdtype')
                 if values.isna().all():
                     errors.append(f"Column '{column}' contains only missing values.")
+                elif sdtype == 'numerical' and not pd.api.types.is_numeric_dtype(values):
+                    # SDV's own range check would fail on these with a message naming no column.
+                    numbers = pd.to_numeric(values, errors='coerce')
+                    invalid = values[numbers.isna() & values.notna()]
+                    if len(invalid):
+                        examples = sorted(map(repr, invalid.unique()[:3]))
+                        errors.append(
+                            f"Column '{column}' has sdtype 'numerical' but contains "
+                            f'non-numerical values: {", ".join(examples)}.'
+                        )
                 elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(
                     values
                 ):
@@ -194,12 +212,19 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         return self
 
     def _column_roles(self, columns):
-        """Say for each transformed column whether it is mixed, and its rounding step."""
+        """Say for each transformed column whether it is numeric, exactly coded, and its step.
+
+        A column is exactly coded when equal original values give equal transformed values
+        (numbers, datetimes and noise-free label codes), so that a condition on it can select
+        the training rows that meet it.
+        """
         field_transformers = self._data_processor._hyper_transformer.field_transformers
-        continuous = np.zeros(len(columns), dtype=bool)
+        numeric = np.zeros(len(columns), dtype=bool)
+        exact = np.zeros(len(columns), dtype=bool)
         step = np.zeros(len(columns))
         for transformer in field_transformers.values():
-            if not isinstance(transformer, (FloatFormatter, UnixTimestampEncoder)):
+            is_label = isinstance(transformer, LabelEncoder) and not transformer.add_noise
+            if not (is_label or isinstance(transformer, (FloatFormatter, UnixTimestampEncoder))):
                 continue
 
             name = transformer.get_output_columns()[0]
@@ -207,17 +232,21 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
                 continue
 
             index = columns.get_loc(name)
-            continuous[index] = True
+            exact[index] = True
+            if is_label:
+                continue
+
+            numeric[index] = True
             digits = getattr(transformer, '_rounding_digits', None)
             if getattr(transformer, 'learn_rounding_scheme', False):
                 step[index] = 10.0 ** -(digits or 0)
 
-        return continuous, step
+        return numeric, exact, step
 
     def _fit(self, processed_data):
         columns = processed_data.columns
         data = processed_data.to_numpy(dtype=float, na_value=np.nan)
-        continuous, step = self._column_roles(columns)
+        continuous, exact, step = self._column_roles(columns)
         with np.errstate(invalid='ignore'):
             variance = np.nanvar(data, axis=0) if len(data) else np.zeros(len(columns))
 
@@ -228,6 +257,8 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             step**2 / 12, variance, out=np.ones_like(variance), where=variance > 0
         )
         continuous &= rounding_share <= MAX_ROUNDING_SHARE
+        # Conditions on these columns are met by mixing only the rows that meet them.
+        self._native = exact & ~continuous
         self._shrink = np.where(continuous, np.sqrt(1 - np.minimum(rounding_share, 1)), 1.0)
         self._means = np.nanmean(np.where(np.isnan(data), np.nan, data), axis=0)
         lower = np.where(continuous, np.nanmin(data, axis=0), -np.inf)
@@ -259,18 +290,18 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         if conditions:
             mask = np.ones(len(self._model.data), dtype=bool)
             for column, value in conditions.items():
-                index = self._columns.get_loc(column)
-                if self._model.continuous[index]:
-                    continue  # numerical conditions: SDV's reject sampling filters the rows
+                if column not in self._columns or not self._native[self._columns.get_loc(column)]:
+                    continue  # mixed or noisy columns: SDV's reject sampling filters the rows
 
-                values = self._model.data[:, index]
+                values = self._model.data[:, self._columns.get_loc(column)]
                 mask &= np.isnan(values) if pd.isna(value) else values == float(value)
 
             rows = np.flatnonzero(mask)
             if len(rows) == 0:
+                # SDV passes this phrase through to the user instead of a generic message.
                 raise ValueError(
-                    'No training row matches the conditions '
-                    f'{ {column: value for column, value in conditions.items()} }.'
+                    'Unable to sample any rows for the given conditions: no training row has '
+                    f'these values together in columns {list(conditions)}.'
                 )
 
         sampled = self._model.sample(num_rows, rows)
@@ -279,6 +310,37 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             sampled[:, shrunk] - self._means[shrunk]
         )
         return pd.DataFrame(sampled, columns=self._columns)
+
+    def _check_condition_values(self, conditions):
+        """Reject a categorical or boolean condition value that ``fit`` never saw."""
+        field_transformers = self._data_processor._hyper_transformer.field_transformers
+        for column in conditions.columns:
+            transformer = field_transformers.get(column)
+            if not isinstance(transformer, LabelEncoder):
+                continue
+
+            seen = transformer.categories_to_values
+            seen_null = any(pd.isna(category) for category in seen)
+            for value in conditions[column].unique():
+                if seen_null if pd.isna(value) else value in seen:
+                    continue
+
+                shown = sorted(repr(c.item() if isinstance(c, np.generic) else c) for c in seen)
+                raise ValueError(
+                    f"Invalid condition value {value!r} for column '{column}': it does not "
+                    f'occur in the training data. Use one of {", ".join(shown[:10])}'
+                    + (f' (and {len(shown) - 10} more).' if len(shown) > 10 else '.')
+                )
+
+    def _validate_conditions(self, conditions):
+        super()._validate_conditions(conditions)
+        for condition in conditions:
+            self._check_condition_values(condition)
+
+    def _validate_known_columns(self, conditions):
+        self._validate_fit_before_sample()
+        super()._validate_known_columns(conditions)
+        self._check_condition_values(conditions)
 
     def _unwrap(self, sampled):
         return sampled[self._table_name] if self._returns_frame else sampled
@@ -366,7 +428,14 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             GWMSynthesizer:
                 The synthesizer.
         """
-        synthesizer = load_synthesizer(filepath)
+        try:
+            synthesizer = load_synthesizer(filepath)
+        except (pickle.UnpicklingError, EOFError) as error:
+            raise SynthesizerInputError(
+                f"'{filepath}' is not a saved synthesizer, or it is truncated or corrupt "
+                f'({type(error).__name__}: {error}).'
+            ) from error
+
         if not isinstance(synthesizer, cls):
             found = type(synthesizer).__name__
             raise TypeError(f"'{filepath}' holds a {found}, not a {cls.__name__}.")
