@@ -11,8 +11,8 @@ from sdv.errors import (
     SynthesizerInputError,
 )
 from sdv.single_table.base import BaseSingleTableSynthesizer
-from sdv.utils import load_synthesizer
 
+from sdv_gwm import persistence
 from sdv_gwm.engine import Mixer
 from sdv_gwm.weights import get_weights
 
@@ -22,6 +22,19 @@ MAX_ROUNDING_SHARE = 0.1
 
 #: sdtypes whose columns ``mix_within`` accepts: they are inherited, never mixed.
 DISCRETE_SDTYPES = ('categorical', 'boolean')
+
+
+def _rounding_step(transformer):
+    """Return the step to which RDT rounds the column on ``reverse_transform`` (0: none).
+
+    RDT rounds to the learned digits, where it learned any (``None`` means the values have too
+    many decimals to round), and integer columns to whole numbers in any case.
+    """
+    digits = getattr(transformer, '_rounding_digits', None)
+    if getattr(transformer, 'learn_rounding_scheme', False) and digits is not None:
+        return 10.0**-digits
+
+    return 1.0 if pd.api.types.is_integer_dtype(getattr(transformer, '_dtype', None)) else 0.0
 
 
 class GWMSynthesizer(BaseSingleTableSynthesizer):
@@ -237,9 +250,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
                 continue
 
             numeric[index] = True
-            digits = getattr(transformer, '_rounding_digits', None)
-            if getattr(transformer, 'learn_rounding_scheme', False):
-                step[index] = 10.0 ** -(digits or 0)
+            step[index] = _rounding_step(transformer)
 
         return numeric, exact, step
 
@@ -416,28 +427,48 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         """
         return self._unwrap(super().sample_remaining_columns(known_columns, **kwargs))
 
-    @classmethod
-    def load(cls, filepath):
-        """Load a synthesizer saved with ``save`` (SDV's ``sdv.utils.load_synthesizer``).
+    def save(self, filepath, format='pickle'):
+        """Save the synthesizer; the file holds the training rows (a GWM model is its data).
 
         Args:
-            filepath (str):
+            filepath (str or pathlib.Path):
+                The file to write.
+            format (str):
+                ``'pickle'`` (default): SDV's ``cloudpickle`` file, which
+                ``sdv.utils.load_synthesizer`` also reads; loading it runs code from the file.
+                ``'gwm'``: a zip of JSON and numpy arrays that ``load`` reads without running
+                any code (see ``sdv_gwm.persistence``).
+        """
+        if format == 'gwm':
+            persistence.save(self, filepath)
+        elif format == 'pickle':
+            persistence.warn_training_rows(self, filepath)
+            super().save(filepath)
+        else:
+            raise SynthesizerInputError(
+                f"Invalid value for parameter 'format': {format!r}. Use 'pickle' or 'gwm'."
+            )
+
+    @classmethod
+    def load(cls, filepath, allow_pickle=True):
+        """Load a synthesizer written by ``save`` in either format (told apart by its header).
+
+        Args:
+            filepath (str or pathlib.Path):
                 The file ``save`` wrote.
+            allow_pickle (bool):
+                Whether a ``'pickle'`` file may be loaded. Defaults to ``True``; pass ``False``
+                for a file that is not trusted: only the ``'gwm'`` format is read then.
 
         Returns:
             GWMSynthesizer:
-                The synthesizer.
+                The synthesizer. A fitted one samples the same rows as the saved one did after
+                ``reset_sampling``.
+
+        Raises:
+            sdv_gwm.persistence.ModelFileError: If the file is corrupt, truncated, not allowed
+                or holds another synthesizer.
+            sdv.errors.VersionError: If the file is in another version of the ``'gwm'``
+                format.
         """
-        try:
-            synthesizer = load_synthesizer(filepath)
-        except (pickle.UnpicklingError, EOFError) as error:
-            raise SynthesizerInputError(
-                f"'{filepath}' is not a saved synthesizer, or it is truncated or corrupt "
-                f'({type(error).__name__}: {error}).'
-            ) from error
-
-        if not isinstance(synthesizer, cls):
-            found = type(synthesizer).__name__
-            raise TypeError(f"'{filepath}' holds a {found}, not a {cls.__name__}.")
-
-        return synthesizer
+        return persistence.load(filepath, cls, allow_pickle)
