@@ -11,15 +11,18 @@ ratio of every numerical column GWM mixes, and the SDV quality score.
 import argparse
 import time
 import warnings
+from pathlib import Path
 
 import pandas as pd
 from sdv.evaluation import evaluate_quality
 from sdv.single_table import GaussianCopulaSynthesizer
+from tabulate import tabulate
 
 from sdv_gwm import Beta, GWMSynthesizer
 from sdv_gwm.datasets import load_dataset
 from sdv_gwm.report import covariance_relative_error
 
+RESULTS = Path(__file__).parent / 'results'
 DATASETS = ['AER/CPS1985', 'ISLR/Default', 'ggplot2/diamonds', 'student_placements']
 SYNTHESIZERS = {
     'GWM': GWMSynthesizer,
@@ -73,12 +76,16 @@ def main():
     parser.add_argument('--datasets', nargs='+', default=DATASETS)
     args = parser.parse_args()
     warnings.filterwarnings('ignore')
+    RESULTS.mkdir(exist_ok=True)
     table = pd.concat([measure(name, args.rows, args.seed) for name in args.datasets])
+    table.to_csv(RESULTS / 'fidelity.csv', index=False)
     columns = ['dataset', 'synthesizer', 'cov_rel_error', 'gwm_error_ratio', 'quality']
     columns += ['min_var_ratio', 'max_var_ratio', 'seconds']
-    print(table[columns].to_markdown(index=False, floatfmt='.3f'))
+    print(
+        tabulate(table[columns], headers='keys', tablefmt='pipe', showindex=False, floatfmt='.3f')
+    )
     print()
-    print(table[['dataset', 'synthesizer', 'var_ratios']].to_markdown(index=False))
+    print(table[['dataset', 'synthesizer', 'var_ratios']].to_string(index=False))
 
 
 if __name__ == '__main__':
