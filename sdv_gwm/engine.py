@@ -50,7 +50,8 @@ class Mixer:
             Integer group label per row: a row is only mixed with a partner of its own group.
             ``None`` means one group.
         chunk_size (int):
-            Rows generated at a time; bounds the memory of ``sample``.
+            Rows generated at a time, rounded down to whole rounds (at least one round, i.e.
+            the number of candidate rows); bounds the memory of ``sample``.
         atom_share (float):
             Share of the rows a bound value must hold to be inherited as an atom.
     """
@@ -193,8 +194,11 @@ class Mixer:
         """
         layout = self.layout(rows)
         out = np.empty((num_rows, self.data.shape[1]))
-        for start in range(0, num_rows, self.chunk_size):
-            stop = min(start + self.chunk_size, num_rows)
+        # Whole rounds per chunk, so that chunking does not break the balance of the rounds.
+        num_candidates = len(layout[0])
+        step = max(self.chunk_size // num_candidates, 1) * num_candidates
+        for start in range(0, num_rows, step):
+            stop = min(start + step, num_rows)
             parent_i, parent_j = self.draw_pairs(stop - start, layout)
             out[start:stop], _ = self.mix(parent_i, parent_j)
 
