@@ -1,7 +1,5 @@
 """``GWMSynthesizer``: the mixing engine as an SDV 2 single-table synthesizer."""
 
-import pickle
-
 import numpy as np
 import pandas as pd
 from rdt.transformers import FloatFormatter, LabelEncoder, UnixTimestampEncoder
