@@ -17,6 +17,10 @@ from scipy import stats
 #: extrapolate: a U-shaped law on [0, 1] whose draws are near, but never exactly, copies.
 MIN_CONCENTRATION = 0.2
 
+#: The Beta draw of a per-pair law is kept this far from 0 and 1: a tiny shape puts mass
+#: within 1e-16 of an end, which floating point rounds to a copy of a parent.
+EDGE = 1e-3
+
 #: Extrapolation of the default law on each side of [0, 1].
 DEFAULT_EPS = 0.2
 
@@ -146,7 +150,8 @@ class EpBeta:
         ``eps0`` / ``eps1`` the support is cut to it and ``alpha + beta`` is re-solved so that
         the law keeps its mean and its ``E[u]``: the theory holds pair by pair, so it holds
         overall. Where no such law exists (no room at all for a preserving law) the
-        concentration stops at ``MIN_CONCENTRATION``: near, never exact, copies.
+        concentration stops at ``MIN_CONCENTRATION``, and the Beta draw is kept ``EDGE`` away
+        from 0 and 1: near, never exact, copies.
 
         Args:
             size (int):
@@ -172,7 +177,7 @@ class EpBeta:
         variance = float(self.dist.var())
         floor = min(MIN_CONCENTRATION, self.alpha + self.beta)
         total = np.maximum(scale**2 * share * (1 - share) / variance - 1.0, floor)
-        draws = random_state.beta(share * total, (1 - share) * total)
+        draws = np.clip(random_state.beta(share * total, (1 - share) * total), EDGE, 1 - EDGE)
         return draws * scale - eps0
 
     def __eq__(self, other):

@@ -258,11 +258,6 @@ def test_no_room_falls_back_to_concentration_floor():
     assert floor.covariance_factor < 1  # those pairs shrink: the price of no room
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='Beta(0.1, 0.1) puts ~1.3% of its mass within 1.1e-16 of 1, which rounds to 1.0: '
-    'the floor yields exact copies in floating point.',
-)
 def test_no_room_never_draws_exactly_zero_or_one():
     law = EpBeta.preserving(0.2, 0.2)
     zeros = np.zeros(N_DRAWS)
