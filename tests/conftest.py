@@ -1,0 +1,13 @@
+import os
+
+from hypothesis import HealthCheck, settings
+
+# 'ci' is the default quick run; `HYPOTHESIS_PROFILE=long python -m pytest tests/test_properties.py`
+# is the long one.
+settings.register_profile(
+    'ci', max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    'long', max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get('HYPOTHESIS_PROFILE', 'ci'))
