@@ -2,8 +2,8 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-# 'ci' is the default quick run; `HYPOTHESIS_PROFILE=long python -m pytest tests/test_properties.py`
-# is the long one.
+# 'ci' is the default quick run; the long one is
+# HYPOTHESIS_PROFILE=long python -m pytest tests/test_properties.py
 settings.register_profile(
     'ci', max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
