@@ -35,6 +35,11 @@ def _rounding_step(transformer):
     return 1.0 if pd.api.types.is_integer_dtype(getattr(transformer, '_dtype', None)) else 0.0
 
 
+def _plain(value):
+    """Return a numpy scalar as the Python value it holds, for messages."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 class GWMSynthesizer(BaseSingleTableSynthesizer):
     """Structure-preserving generalized weighted mixup as an SDV single-table synthesizer.
 
@@ -321,24 +326,44 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         return pd.DataFrame(sampled, columns=self._columns)
 
     def _check_condition_values(self, conditions):
-        """Reject a categorical or boolean condition value that ``fit`` never saw."""
+        """Reject a condition value that no synthetic row can have, naming column and value.
+
+        Categorical and boolean values must occur in the training data; with
+        ``enforce_min_max_values`` numerical values must lie inside the training range.
+        """
         field_transformers = self._data_processor._hyper_transformer.field_transformers
         for column in conditions.columns:
             transformer = field_transformers.get(column)
-            if not isinstance(transformer, LabelEncoder):
-                continue
-
-            seen = transformer.categories_to_values
-            seen_null = any(pd.isna(category) for category in seen)
             for value in conditions[column].unique():
-                if seen_null if pd.isna(value) else value in seen:
+                if isinstance(transformer, LabelEncoder):
+                    seen = transformer.categories_to_values
+                    if seen_null := any(pd.isna(category) for category in seen):
+                        seen = [category for category in seen if not pd.isna(category)]
+
+                    if seen_null if pd.isna(value) else value in seen:
+                        continue
+
+                    shown = sorted(map(repr, map(_plain, seen)))
+                    allowed = ', '.join(shown[:10]) + (
+                        f' (and {len(shown) - 10} more)' if len(shown) > 10 else ''
+                    )
+                    reason = f'it does not occur in the training data. Use one of {allowed}.'
+                elif (
+                    isinstance(transformer, FloatFormatter)
+                    and transformer.enforce_min_max_values
+                    and not pd.isna(value)
+                    and not transformer._min_value <= value <= transformer._max_value
+                ):
+                    low, high = _plain(transformer._min_value), _plain(transformer._max_value)
+                    reason = (
+                        f'it is outside the training range [{low}, {high}] that '
+                        'enforce_min_max_values keeps.'
+                    )
+                else:
                     continue
 
-                shown = sorted(repr(c.item() if isinstance(c, np.generic) else c) for c in seen)
                 raise ValueError(
-                    f"Invalid condition value {value!r} for column '{column}': it does not "
-                    f'occur in the training data. Use one of {", ".join(shown[:10])}'
-                    + (f' (and {len(shown) - 10} more).' if len(shown) > 10 else '.')
+                    f"Invalid condition value {_plain(value)!r} for column '{column}': {reason}"
                 )
 
     def _validate_conditions(self, conditions):
@@ -380,6 +405,16 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             raise SynthesizerInputError(
                 f"Invalid value for parameter 'num_rows': {num_rows!r}. "
                 'Please provide an integer greater than 0.'
+            )
+
+        if batch_size is not None and (
+            isinstance(batch_size, bool)
+            or not isinstance(batch_size, (int, np.integer))
+            or batch_size <= 0
+        ):
+            raise SynthesizerInputError(
+                f"Invalid value for parameter 'batch_size': {batch_size!r}. "
+                'Please provide an integer greater than 0 or None.'
             )
 
         return self._unwrap(
