@@ -3,11 +3,7 @@
 import numpy as np
 import pandas as pd
 from rdt.transformers import FloatFormatter, LabelEncoder, UnixTimestampEncoder
-from sdv.errors import (
-    InvalidDataError,
-    InvalidDataTypeError,
-    SynthesizerInputError,
-)
+from sdv.errors import InvalidDataError, InvalidDataTypeError, SynthesizerInputError
 from sdv.single_table.base import BaseSingleTableSynthesizer
 
 from sdv_gwm import persistence
@@ -442,6 +438,11 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         Returns:
             pandas.DataFrame or dict[str, pandas.DataFrame]:
                 As ``sample``.
+
+        Raises:
+            ValueError: If a condition names an unknown column, a categorical or boolean value
+                the training data does not have, a numerical value outside the range that
+                ``enforce_min_max_values`` keeps, or a combination no training row has.
         """
         return self._unwrap(super().sample_from_conditions(conditions, **kwargs))
 
