@@ -11,7 +11,7 @@ synthetic values inside bounded ranges.
 """
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 #: Smallest ``alpha + beta`` a per-pair law may shrink to when its pair leaves no room to
 #: extrapolate: a U-shaped law on [0, 1] whose draws are near, but never exactly, copies.
@@ -167,18 +167,51 @@ class EpBeta:
             numpy.ndarray:
                 ``size`` weights.
         """
-        if room0 is None or (self.eps0 == 0 and self.eps1 == 0):
+        laws = self._pair_laws(room0, room1)
+        if laws is None:
             return self.dist.rvs(size=size, random_state=random_state)
+
+        alpha, beta, eps0, scale = laws
+        draws = np.clip(random_state.beta(alpha, beta), EDGE, 1 - EDGE)
+        return draws * scale - eps0
+
+    def winner_threshold(self, room0=None, room1=None):
+        """Return the weight above which the first parent passes on its discrete values.
+
+        For a law that does not depend on the pair it is 1/2: the parent with the larger
+        weight wins. A per-pair law uses its own quantile at the level ``P(lam < 1/2)`` of
+        the unshrunk law, so that the first parent wins with the same probability in every
+        pair: a pair near a bound does not win more often, and discrete marginals stay exact.
+
+        Args:
+            room0 (numpy.ndarray or None):
+                Per-weight room below 0, as in ``sample``.
+            room1 (numpy.ndarray or None):
+                Per-weight room above 1, as in ``sample``.
+
+        Returns:
+            float or numpy.ndarray:
+                The threshold, one per weight for per-pair laws.
+        """
+        laws = self._pair_laws(room0, room1)
+        if laws is None:
+            return 0.5
+
+        alpha, beta, eps0, scale = laws
+        return special.betaincinv(alpha, beta, self.dist.cdf(0.5)) * scale - eps0
+
+    def _pair_laws(self, room0, room1):
+        """Shapes, ``eps0`` and scale of the per-pair laws; ``None`` when rooms do not bind."""
+        if room0 is None or (self.eps0 == 0 and self.eps1 == 0):
+            return None
 
         eps0 = np.minimum(self.eps0, room0)
         eps1 = np.minimum(self.eps1, room1)
         scale = 1.0 + eps0 + eps1
         share = np.clip((self.mean + eps0) / scale, 1e-9, 1 - 1e-9)
-        variance = float(self.dist.var())
         floor = min(MIN_CONCENTRATION, self.alpha + self.beta)
-        total = np.maximum(scale**2 * share * (1 - share) / variance - 1.0, floor)
-        draws = np.clip(random_state.beta(share * total, (1 - share) * total), EDGE, 1 - EDGE)
-        return draws * scale - eps0
+        total = np.maximum(scale**2 * share * (1 - share) / self.dist.var() - 1.0, floor)
+        return share * total, (1 - share) * total, eps0, scale
 
     def __eq__(self, other):
         return type(self) is type(other) and self.get_parameters() == other.get_parameters()
