@@ -275,3 +275,16 @@ def test_rooms_ignored_without_extrapolation_and_when_absent():
     law = EpBeta.preserving(0.2, 0.2)
     draws = law.sample(N_DRAWS, rng)
     assert draws.min() < -0.1 and draws.max() > 1.1
+
+
+@pytest.mark.parametrize('law', [EpBeta.preserving(0.2, 0.2), EpBeta(4.34, 1.33, 0.3, 0.3)])
+def test_first_parent_wins_equally_often_whatever_the_room(law):
+    rng = np.random.default_rng(11)
+    win = 1 - law.dist.cdf(0.5)
+    for room0, room1 in [(0.0, 0.15), (0.05, 0.0), (0.0, 0.0), (0.1, 1.0)]:
+        rooms = np.full(N_DRAWS, room0), np.full(N_DRAWS, room1)
+        draws = law.sample(N_DRAWS, rng, *rooms)
+        share = np.mean(draws >= law.winner_threshold(*rooms))
+        assert abs(share - win) < 5 * np.sqrt(win * (1 - win) / N_DRAWS)
+
+    assert law.winner_threshold() == 0.5
