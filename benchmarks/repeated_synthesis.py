@@ -13,6 +13,7 @@ Examples::
 
     python benchmarks/repeated_synthesis.py                       # 10 generations, 5 chains
     python benchmarks/repeated_synthesis.py --generations 3 --chains 2 --datasets AER/CPS1985
+    python benchmarks/repeated_synthesis.py --synthesizers GWM --chains 20 --output gwm20
 """
 
 import argparse
@@ -84,12 +85,17 @@ def main():
     parser.add_argument('--generations', type=int, default=10)
     parser.add_argument('--chains', type=int, default=5)
     parser.add_argument('--epochs', type=int, default=None, help='add CTGAN and TVAE')
+    parser.add_argument('--synthesizers', nargs='+', help='labels to keep (default: all)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--output', default='repeated_synthesis', help='file name stem')
     args = parser.parse_args()
 
     warnings.simplefilter('ignore')
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    synthesizers = default_synthesizers(args.epochs)
+    if args.synthesizers:
+        synthesizers = {label: synthesizers[label] for label in args.synthesizers}
+
     frames = []
     for name in args.datasets:
         data, metadata = load_dataset(name)
@@ -97,7 +103,7 @@ def main():
         results = repeated_synthesis(
             data,
             metadata,
-            default_synthesizers(args.epochs),
+            synthesizers,
             generations=args.generations,
             chains=args.chains,
             target=TARGETS.get(name),
