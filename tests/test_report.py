@@ -22,15 +22,17 @@ def make_table(n=400, seed=0):
     z = rng.exponential(3, n)
     z[::17] = np.nan  # nulls: nan-aware moments and pairwise-complete covariance
     when = pd.Timestamp('2020-01-01') + pd.to_timedelta(rng.uniform(0, 365, n), unit='D')
-    return pd.DataFrame({
-        'id': np.arange(n),
-        'x': x,
-        'y': y,
-        'z': z,
-        'when': when,
-        'color': rng.choice(['red', 'green', 'blue', None], n, p=[0.4, 0.3, 0.2, 0.1]),
-        'flag': rng.random(n) < 0.3,
-    })
+    return pd.DataFrame(
+        {
+            'id': np.arange(n),
+            'x': x,
+            'y': y,
+            'z': z,
+            'when': when,
+            'color': rng.choice(['red', 'green', 'blue', None], n, p=[0.4, 0.3, 0.2, 0.1]),
+            'flag': rng.random(n) < 0.3,
+        }
+    )
 
 
 METADATA = {
