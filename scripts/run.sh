@@ -26,7 +26,7 @@ case "$command" in
   test) exec .venv/bin/python -m pytest "$@" ;;
   check)
     .venv/bin/ruff check .
-    .venv/bin/ruff format --check .
+    .venv/bin/ruff format --check sdv_gwm tests benchmarks examples docs
     .venv/bin/mkdocs build --strict --quiet
     ;;
   *) echo "usage: bash scripts/run.sh {demo|test|check}" >&2; exit 2 ;;
