@@ -145,11 +145,16 @@ def _records(frame):
     return json.loads(frame.to_json(orient='records'))
 
 
+def _number(value):
+    """A float for JSON: NaN (an undefined score) becomes null."""
+    return None if pd.isna(value) else float(value)
+
+
 def _report_json(report):
     properties = report.get_properties()
     return {
-        'overall_score': report.get_score(),
-        'covariance_relative_error': report.covariance_relative_error,
+        'overall_score': _number(report.get_score()),
+        'covariance_relative_error': _number(report.covariance_relative_error),
         'properties': _records(properties),
         'details': {name: _records(report.get_details(name)) for name in properties['Property']},
     }

@@ -74,6 +74,22 @@ def test_synthesize_then_report(cps, tmp_path, capsys):
     assert 'Column Pair Trends' in page
 
 
+def test_undefined_scores_are_null_in_json(tmp_path):
+    # One numeric column: no covariance matrix to compare, so that score is undefined.
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({'x': rng.normal(size=200), 'c': rng.choice(['a', 'b'], size=200)})
+    real, synthetic, output = (tmp_path / name for name in ('r.csv', 's.csv', 'r.json'))
+    table.to_csv(real, index=False)
+    assert main(['synthesize', str(real), str(synthetic), '--quiet']) == 0
+    page = tmp_path / 'r.html'
+    arguments = ['report', str(real), str(synthetic), '--json', str(output), '--html', str(page)]
+    assert main(arguments) == 0
+    assert 'N/A' in page.read_text()
+    scores = json.loads(output.read_text(), parse_constant=pytest.fail)
+    assert scores['covariance_relative_error'] is None
+    assert 0 < scores['overall_score'] <= 1
+
+
 def test_seed_makes_output_reproducible(cps, tmp_path):
     paths = [tmp_path / f'{name}.csv' for name in ('a', 'b', 'c')]
     for path, seed in zip(paths, ('5', '5', '6'), strict=True):
