@@ -116,6 +116,7 @@ class _Scorer:
 
     def ml_efficacy(self, train):
         """Train on ``train``, score on the real holdout (macro F1 or R^2)."""
+        # scikit-learn is an optional dependency (the 'dev' and 'bench' extras).
         from sklearn.dummy import DummyClassifier
         from sklearn.impute import SimpleImputer
         from sklearn.linear_model import LogisticRegression, Ridge
@@ -144,7 +145,7 @@ class _Scorer:
     def score(self, synthetic):
         """Return the metrics of one generation as a dict."""
         ratios = synthetic[self.continuous].astype(float).var() / self.real_variance
-        scores = {
+        return {
             'median_variance_ratio': float(ratios.median()),
             'min_variance_ratio': float(ratios.min()),
             'covariance_relative_error': covariance_relative_error(
@@ -157,7 +158,6 @@ class _Scorer:
             ).get_score(),
             'ml_efficacy': np.nan if self.target is None else self.ml_efficacy(synthetic),
         }
-        return scores
 
 
 def repeated_synthesis(
