@@ -14,6 +14,9 @@ import numpy as np
 
 CHUNK_SIZE = 65_536
 
+#: How often ``sample`` draws a rejected row's weight again before it keeps the row.
+MAX_REDRAWS = 10
+
 #: Share of the rows a bound value must hold to be treated as an atom.
 ATOM_SHARE = 0.05
 
@@ -54,7 +57,12 @@ class Mixer:
             Rows generated at a time, rounded down to whole rounds (at least one round, i.e.
             the number of candidate rows); bounds the memory of ``sample``.
         atom_share (float):
-            Share of the rows a bound value must hold to be inherited as an atom.
+            Share of the rows (and at least two) a bound value must hold to be inherited as an
+            atom.
+        donors (int or None):
+            ``None`` (default): discrete columns come from the winning parent. An int ``d``:
+            each discrete column comes, independently, from a row drawn uniformly from the
+            two parents and ``d`` donor rows (uniform candidates of the first parent's group).
     """
 
     def __init__(
@@ -67,6 +75,7 @@ class Mixer:
         groups=None,
         chunk_size=CHUNK_SIZE,
         atom_share=ATOM_SHARE,
+        donors=None,
     ):
         self.data = np.asarray(data, dtype=float)
         num_rows, num_columns = self.data.shape
@@ -82,11 +91,13 @@ class Mixer:
             raise ValueError('`groups` must have one entry per row of `data`.')
 
         self.chunk_size = int(chunk_size)
+        self.donors = donors
         self.bounded = self.continuous & (np.isfinite(self.lower) | np.isfinite(self.upper))
         self.mixable = self.data.copy()
         for bound in (self.lower, self.upper):
             at_bound = (self.data == bound) & self.bounded
-            atoms = at_bound & (at_bound.mean(axis=0) >= atom_share)
+            repeated = at_bound.sum(axis=0) >= 2  # one row at a bound is no point mass
+            atoms = at_bound & repeated & (at_bound.mean(axis=0) >= atom_share)
             self.mixable[atoms] = np.nan
 
         self.set_random_state(None)
@@ -149,7 +160,37 @@ class Mixer:
 
         return np.concatenate(firsts)[:num_rows], np.concatenate(seconds)[:num_rows]
 
-    def mix(self, parent_i, parent_j):
+    def draw_donors(self, parent_i, layout, count=None, distinct=False):
+        """Draw rows uniformly among the candidates of each first parent's group.
+
+        Args:
+            parent_i (numpy.ndarray):
+                First parent of each output row.
+            layout (tuple):
+                The output of ``layout``.
+            count (int or None):
+                Rows per output row; ``None`` means ``donors``.
+            distinct (bool):
+                Draw among the other rows of the group (a row alone in it gets itself).
+
+        Returns:
+            numpy.ndarray:
+                ``(len(parent_i), count)`` row indices.
+        """
+        order, start, size = layout
+        position = np.empty(len(self.data), dtype=int)
+        position[order] = np.arange(len(order))
+        group = np.repeat(np.arange(len(size)), size)[position[parent_i]]
+        count = self.donors if count is None else count
+        draws = self.random_state.random((len(parent_i), count))
+        if not distinct:
+            return order[start[group][:, None] + (draws * size[group][:, None]).astype(int)]
+
+        offset = (position[parent_i] - start[group])[:, None]
+        step = 1 + (draws * np.maximum(size[group] - 1, 1)[:, None]).astype(int)
+        return order[start[group][:, None] + (offset + step) % size[group][:, None]]
+
+    def mix(self, parent_i, parent_j, donors=None, first_wins=None):
         """Mix given pairs of rows.
 
         Args:
@@ -157,10 +198,17 @@ class Mixer:
                 First parent of each output row.
             parent_j (numpy.ndarray):
                 Second parent of each output row.
+            donors (numpy.ndarray or None):
+                ``(n, d)`` donor rows: each discrete column is then copied from a row drawn
+                uniformly from the parents and the donors. ``None``: from the winning parent.
+            first_wins (numpy.ndarray or None):
+                Which parent wins, to draw the weights given it; ``None``: drawn freely.
 
         Returns:
-            tuple[numpy.ndarray, numpy.ndarray]:
-                The mixed rows and the weight ``lam`` given to ``parent_i``.
+            tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+                The mixed rows, the weight ``lam`` given to ``parent_i``, whether ``parent_i``
+                won, and whether the weight moved each row (``False`` where every continuous
+                value was inherited or both parents had it equal).
         """
         x_i, x_j = self.mixable[parent_i], self.mixable[parent_j]
         room0 = room1 = None
@@ -170,16 +218,29 @@ class Mixer:
                 x_i[:, bounded], x_j[:, bounded], self.lower[bounded], self.upper[bounded]
             )
 
-        lam = self.weights.sample(len(x_i), self.random_state, room0, room1)
-        first_wins = lam >= self.weights.winner_threshold(room0, room1)
+        if first_wins is None:
+            lam = self.weights.sample(len(x_i), self.random_state, room0, room1)
+            first_wins = lam >= self.weights.winner_threshold(room0, room1)
+        else:
+            lam = self.weights.sample_given_winner(first_wins, self.random_state, room0, room1)
+
         out = np.where(first_wins[:, None], self.data[parent_i], self.data[parent_j])
         cont = self.continuous
         mixed = x_j[:, cont] + lam[:, None] * (x_i[:, cont] - x_j[:, cont])
         mixed = np.clip(mixed, self.lower[cont], self.upper[cont])
         out[:, cont] = np.where(np.isnan(mixed), out[:, cont], mixed)
-        return out, lam
+        if donors is not None:
+            discrete = np.flatnonzero(~cont)
+            pool = np.column_stack([parent_i, parent_j, donors])
+            pick = self.random_state.integers(0, pool.shape[1], size=(len(pool), len(discrete)))
+            source = np.take_along_axis(pool, pick, axis=1)
+            out[:, discrete] = self.data[source, discrete]
 
-    def sample(self, num_rows, rows=None):
+        diff = x_i[:, cont] - x_j[:, cont]
+        moved = (np.isfinite(diff) & (diff != 0)).any(axis=1)
+        return out, lam, first_wins, moved
+
+    def sample(self, num_rows, rows=None, reject=None):
         """Generate rows.
 
         Args:
@@ -188,6 +249,12 @@ class Mixer:
             rows (numpy.ndarray or None):
                 Indices of the rows that may be parents (for conditional sampling);
                 ``None`` means all rows.
+            reject (callable or None):
+                Flags rows (a boolean per row of a block) to draw again with the same
+                winning parent, so that discrete and missing values keep their frequencies:
+                first the weight (up to ``MAX_REDRAWS`` times), then, where the parents are
+                so alike that no weight separates the row from them, a new partner. A row
+                whose winner has no mixable continuous value is kept as it is.
 
         Returns:
             numpy.ndarray:
@@ -199,8 +266,43 @@ class Mixer:
         num_candidates = len(layout[0])
         step = max(self.chunk_size // num_candidates, 1) * num_candidates
         for start in range(0, num_rows, step):
-            stop = min(start + step, num_rows)
-            parent_i, parent_j = self.draw_pairs(stop - start, layout)
-            out[start:stop], _ = self.mix(parent_i, parent_j)
+            out[start : start + step] = self._sample_block(
+                min(step, num_rows - start), layout, reject
+            )
 
         return out
+
+    def _sample_block(self, num_rows, layout, reject):
+        parent_i, parent_j = self.draw_pairs(num_rows, layout)
+        donors = None if self.donors is None else self.draw_donors(parent_i, layout)
+        block, _, first_wins, moved = self.mix(parent_i, parent_j, donors)
+        if reject is None:
+            return block
+
+        pending = np.arange(len(block))
+        for attempt in range(2 * MAX_REDRAWS):
+            pending = pending[reject(block[pending])]
+            winner = np.where(first_wins[pending], parent_i[pending], parent_j[pending])
+            # A winner with no mixable continuous value is copied whatever its partner.
+            pending = pending[~np.isnan(self.mixable[winner][:, self.continuous]).all(axis=1)]
+            if not len(pending):
+                break
+
+            # First the weight is drawn again; where the parents are so alike that no weight
+            # separates the row from them, the winner keeps its place (so discrete and missing
+            # values keep their frequencies) and gets a new partner, uniform in its group.
+            partner = pending[~moved[pending] | (attempt >= MAX_REDRAWS)]
+            if len(partner):
+                winner = np.where(first_wins[partner], parent_i[partner], parent_j[partner])
+                parent_i[partner] = winner
+                parent_j[partner] = self.draw_donors(winner, layout, 1, distinct=True)[:, 0]
+                first_wins[partner] = True
+
+            block[pending], _, _, moved[pending] = self.mix(
+                parent_i[pending],
+                parent_j[pending],
+                None if donors is None else donors[pending],
+                first_wins[pending],
+            )
+
+        return block

@@ -31,6 +31,20 @@ def _rounding_step(transformer):
     return 1.0 if pd.api.types.is_integer_dtype(getattr(transformer, '_dtype', None)) else 0.0
 
 
+#: Nanoseconds of the finest unit a datetime format writes, finest first.
+DATETIME_UNITS = (('%f', 1e3), ('%S', 1e9), ('%T', 1e9), ('%M', 60e9), ('%H', 3600e9))
+
+
+def _datetime_unit(transformer):
+    """Return the unit, in nanoseconds, to which SDV truncates a datetime column (0: none)."""
+    datetime_format = getattr(transformer, 'datetime_format', None)
+    if not datetime_format:
+        return 0.0
+
+    units = [unit for code, unit in DATETIME_UNITS if code in datetime_format]
+    return units[0] if units else 86400e9
+
+
 def _plain(value):
     """Return a numpy scalar as the Python value it holds, for messages."""
     return value.item() if isinstance(value, np.generic) else value
@@ -64,6 +78,14 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         mix_within (list[str] or None):
             Categorical or boolean columns whose values a row's partner must share. Keeps
             group means and the within-group covariances exactly. Defaults to ``None``.
+        discrete_donors (int or None):
+            The privacy control. ``None`` (default): discrete columns come from the winning
+            parent, so a synthetic row matches it on all of them. An int ``d >= 0``: each
+            discrete column comes, independently, from one of the two parents or ``d`` random
+            donor rows. The mixed columns and their moments are unchanged; discrete marginals
+            stay exact; a discrete-discrete joint becomes ``s P(a, b) + (1 - s) P(a) P(b)``
+            and a discrete-continuous covariance scales by ``s``, with ``s = 1 / (d + 2)``.
+            Rows move away from their parents: the distance to the closest record grows.
     """
 
     def __init__(
@@ -74,6 +96,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         locales=['en_US'],  # noqa: B006 (SDV's signature)
         weights='epbeta',
         mix_within=None,
+        discrete_donors=None,
     ):
         super().__init__(metadata, enforce_min_max_values, enforce_rounding, locales)
         try:
@@ -84,6 +107,17 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
 
         self.weights = weights
         self.mix_within = self._validate_mix_within(mix_within)
+        if discrete_donors is not None and (
+            isinstance(discrete_donors, bool)
+            or not isinstance(discrete_donors, (int, np.integer))
+            or discrete_donors < 0
+        ):
+            raise SynthesizerInputError(
+                f"Invalid value for parameter 'discrete_donors': {discrete_donors!r}. "
+                'Please provide None or an integer greater than or equal to 0.'
+            )
+
+        self.discrete_donors = discrete_donors
         self._returns_frame = False
         processor = self._data_processor
         processor._update_transformers_by_sdtypes(
@@ -224,7 +258,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         return self
 
     def _column_roles(self, columns):
-        """Say for each transformed column whether it is numeric, exactly coded, and its step.
+        """Say per transformed column: numeric?, exactly coded?, rounding step, datetime unit.
 
         A column is exactly coded when equal original values give equal transformed values
         (numbers, datetimes and noise-free label codes), so that a condition on it can select
@@ -234,6 +268,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         numeric = np.zeros(len(columns), dtype=bool)
         exact = np.zeros(len(columns), dtype=bool)
         step = np.zeros(len(columns))
+        unit = np.zeros(len(columns))
         for transformer in field_transformers.values():
             is_label = isinstance(transformer, LabelEncoder) and not transformer.add_noise
             if not (is_label or isinstance(transformer, (FloatFormatter, UnixTimestampEncoder))):
@@ -250,13 +285,14 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
 
             numeric[index] = True
             step[index] = _rounding_step(transformer)
+            unit[index] = _datetime_unit(transformer)
 
-        return numeric, exact, step
+        return numeric, exact, step, unit
 
     def _fit(self, processed_data):
         columns = processed_data.columns
         data = processed_data.to_numpy(dtype=float, na_value=np.nan)
-        continuous, exact, step = self._column_roles(columns)
+        continuous, exact, step, unit = self._column_roles(columns)
         with np.errstate(invalid='ignore'):
             variance = np.nanvar(data, axis=0) if len(data) else np.zeros(len(columns))
 
@@ -282,7 +318,12 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             groups = pd.factorize(keys)[0]
 
         self._columns = columns
-        self._model = Mixer(data, continuous, self._weights, lower, upper, groups)
+        self._step = np.where(continuous, step, 0.0)
+        self._unit = np.where(continuous, unit, 0.0)
+        self._model = Mixer(
+            data, continuous, self._weights, lower, upper, groups, donors=self.discrete_donors
+        )
+        self._training_keys = self._row_keys(data)
 
     def _metadata_bounds(self, columns, lower, upper):
         """Without ``enforce_min_max_values`` only the ranges the metadata declares bind."""
@@ -314,12 +355,30 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
                     f'these values together in columns {list(conditions)}.'
                 )
 
-        sampled = self._model.sample(num_rows, rows)
+        sampled = self._shrunk(self._model.sample(num_rows, rows, reject=self._is_copy))
+        return pd.DataFrame(sampled, columns=self._columns)
+
+    def _shrunk(self, sampled):
+        """Shrink the columns that RDT will round towards their mean (see ``_fit``)."""
+        sampled = sampled.copy()
         shrunk = self._shrink < 1
         sampled[:, shrunk] = self._means[shrunk] + self._shrink[shrunk] * (
             sampled[:, shrunk] - self._means[shrunk]
         )
-        return pd.DataFrame(sampled, columns=self._columns)
+        return sampled
+
+    def _is_copy(self, block):
+        """Flag mixed rows that equal a training row once shrunk and rounded."""
+        return np.isin(self._row_keys(self._shrunk(block)), self._training_keys)
+
+    def _row_keys(self, matrix):
+        """Hash each row as it will be written (numbers rounded, datetimes truncated)."""
+        grid = matrix.copy()
+        rounded, truncated = self._step > 0, self._unit > 0
+        grid[:, rounded] = np.round(matrix[:, rounded] / self._step[rounded])
+        grid[:, truncated] = np.floor(matrix[:, truncated] / self._unit[truncated])
+        grid += 0.0  # -0.0 and 0.0 hash alike
+        return pd.util.hash_pandas_object(pd.DataFrame(grid), index=False).to_numpy()
 
     def _check_condition_values(self, conditions):
         """Reject a condition value that no synthetic row can have, naming column and value.

@@ -175,6 +175,38 @@ class EpBeta:
         draws = np.clip(random_state.beta(alpha, beta), EDGE, 1 - EDGE)
         return draws * scale - eps0
 
+    def sample_given_winner(self, first_wins, random_state, room0=None, room1=None):
+        """Draw weights from the law conditioned on which parent wins.
+
+        The first parent wins exactly when the weight's quantile is above ``P(lam < 1/2)``
+        of the unshrunk law (see ``winner_threshold``), so drawing the quantile on that side
+        and inverting the CDF draws the weight given the winner.
+
+        Args:
+            first_wins (numpy.ndarray):
+                Boolean per weight: whether the first parent must win.
+            random_state (numpy.random.Generator):
+                Source of randomness.
+            room0 (numpy.ndarray or None):
+                Per-weight room below 0, as in ``sample``.
+            room1 (numpy.ndarray or None):
+                Per-weight room above 1, as in ``sample``.
+
+        Returns:
+            numpy.ndarray:
+                One weight per entry of ``first_wins``.
+        """
+        level = self.dist.cdf(0.5)
+        quantile = random_state.random(len(first_wins))
+        quantile = np.where(first_wins, level + quantile * (1 - level), quantile * level)
+        laws = self._pair_laws(room0, room1)
+        if laws is None:
+            return self.dist.ppf(quantile)
+
+        alpha, beta, eps0, scale = laws
+        draws = np.clip(special.betaincinv(alpha, beta, quantile), EDGE, 1 - EDGE)
+        return draws * scale - eps0
+
     def winner_threshold(self, room0=None, room1=None):
         """Return the weight above which the first parent passes on its discrete values.
 

@@ -138,7 +138,7 @@ def test_get_parameters_echoes_the_constructor(placements):
     _, metadata = placements
     law = EpBeta.preserving(0.3, 0.1)
     synthesizer = GWMSynthesizer(
-        metadata, enforce_rounding=False, weights=law, mix_within=['gender']
+        metadata, enforce_rounding=False, weights=law, mix_within=['gender'], discrete_donors=2
     )
 
     assert synthesizer.get_parameters() == {
@@ -147,6 +147,7 @@ def test_get_parameters_echoes_the_constructor(placements):
         'locales': ['en_US'],
         'weights': law,
         'mix_within': ['gender'],
+        'discrete_donors': 2,
     }
 
 
