@@ -120,7 +120,12 @@ def synthesize(args):
         progress.update()
 
         progress.set_description('Fitting')
-        synthesizer = GWMSynthesizer(metadata, weights=args.weights, mix_within=args.mix_within)
+        synthesizer = GWMSynthesizer(
+            metadata,
+            weights=args.weights,
+            mix_within=args.mix_within,
+            discrete_donors=args.discrete_donors,
+        )
         synthesizer.fit(data)
         if args.seed is not None:
             # SDV has no public seed setter; this is the one its own sampling uses.
@@ -337,6 +342,14 @@ def build_parser():
         nargs='+',
         metavar='COLUMN',
         help='categorical columns a row and its mixing partner must share',
+    )
+    synth.add_argument(
+        '--discrete-donors',
+        type=int,
+        metavar='D',
+        help='privacy: take each categorical value from one of the two parents or D random '
+        'rows, so that rows stop matching one real row on every categorical column '
+        '(keeps the numerical structure; weakens categorical associations; default: off)',
     )
     add_common(synth)
     synth.set_defaults(run=synthesize)

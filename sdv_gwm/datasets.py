@@ -36,12 +36,16 @@ def load_dataset(name=DEMO):
         from sdmetrics.demos import load_single_table_demo
 
         real, _, metadata = load_single_table_demo()
-        for column in metadata['tables'][DEMO]['columns'].values():
+        table = real[DEMO]
+        columns = metadata['tables'][DEMO]['columns']
+        for column in columns.values():
             # SDV 2 rejects an int key whose regex may start with 0, and warns on this key.
             column.pop('regex_format', None)
             column.pop('computer_representation', None)
 
-        return real[DEMO], Metadata.load_from_dict(metadata)
+        # In the order of the data, or SDV warns on every fit.
+        metadata['tables'][DEMO]['columns'] = {name: columns[name] for name in table.columns}
+        return table, Metadata.load_from_dict(metadata)
 
     if name.count('/') != 1:
         raise ValueError(

@@ -229,3 +229,21 @@ def test_bad_command_line_exits_with_2(capsys):
         main(['synthesize', 'in.csv', 'out.csv', '--rows', '0'])
     assert raised.value.code == USAGE_ERROR
     assert 'positive integer' in capsys.readouterr().err
+
+
+def test_discrete_donors_reach_the_synthesizer(capsys, cps, tmp_path):
+    real = pd.read_csv(cps / 'real.csv')
+    output = tmp_path / 'o.csv'
+    arguments = ['synthesize', str(cps / 'real.csv'), str(output), '--rows', '2000', '--quiet']
+    assert main([*arguments, '--seed', '3', '--discrete-donors', '2']) == 0
+
+    synthetic = pd.read_csv(output)
+    categorical = ['ethnicity', 'region', 'gender', 'occupation', 'sector', 'union', 'married']
+    # With donors, a row's categorical values come from several real rows: far fewer rows
+    # repeat a real row's whole categorical combination than the (all-from-one-parent) default.
+    combinations = set(map(tuple, real[categorical].to_numpy()))
+    matching = synthetic[categorical].apply(tuple, axis=1).isin(combinations).mean()
+    assert matching < 0.8
+
+    err = _error(capsys, [*arguments, '--discrete-donors', '-1'])
+    assert 'discrete_donors' in err
