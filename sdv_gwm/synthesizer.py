@@ -323,7 +323,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         self._model = Mixer(
             data, continuous, self._weights, lower, upper, groups, donors=self.discrete_donors
         )
-        self._training_keys = self._row_keys(data)
+        self._training_keys = np.sort(self._row_keys(data))
 
     def _metadata_bounds(self, columns, lower, upper):
         """Without ``enforce_min_max_values`` only the ranges the metadata declares bind."""
@@ -369,7 +369,9 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
 
     def _is_copy(self, block):
         """Flag mixed rows that equal a training row once shrunk and rounded."""
-        return np.isin(self._row_keys(self._shrunk(block)), self._training_keys)
+        keys = self._row_keys(self._shrunk(block))
+        found = np.searchsorted(self._training_keys, keys).clip(max=len(self._training_keys) - 1)
+        return self._training_keys[found] == keys
 
     def _row_keys(self, matrix):
         """Hash each row as it will be written (numbers rounded, datetimes truncated)."""

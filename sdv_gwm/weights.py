@@ -179,7 +179,7 @@ class EpBeta:
         """Draw weights from the law conditioned on which parent wins.
 
         The first parent wins exactly when the weight's quantile is above ``P(lam < 1/2)``
-        of the unshrunk law (see ``winner_threshold``), so drawing the quantile on that side
+        of the unshrunk law (see ``first_wins``), so drawing the quantile on that side
         and inverting the CDF draws the weight given the winner.
 
         Args:
@@ -207,30 +207,37 @@ class EpBeta:
         draws = np.clip(special.betaincinv(alpha, beta, quantile), EDGE, 1 - EDGE)
         return draws * scale - eps0
 
-    def winner_threshold(self, room0=None, room1=None):
-        """Return the weight above which the first parent passes on its discrete values.
+    def first_wins(self, lam, room0=None, room1=None):
+        """Say whether the first parent passes on its discrete values at weight ``lam``.
 
-        For a law that does not depend on the pair it is 1/2: the parent with the larger
-        weight wins. A per-pair law uses its own quantile at the level ``P(lam < 1/2)`` of
-        the unshrunk law, so that the first parent wins with the same probability in every
-        pair: a pair near a bound does not win more often, and discrete marginals stay exact.
+        For a law that does not depend on the pair the parent with the larger weight wins:
+        ``lam >= 1/2``. A per-pair law cut by its room is not symmetric, so there the first
+        parent wins when ``lam`` is above the pair law's quantile at the level
+        ``P(lam < 1/2)`` of the uncut law (tested through the Beta CDF): it wins with the same
+        probability in every pair, a pair near a bound does not win more often, and discrete
+        marginals stay exact.
 
         Args:
+            lam (numpy.ndarray):
+                Weights drawn by ``sample`` with the same rooms.
             room0 (numpy.ndarray or None):
                 Per-weight room below 0, as in ``sample``.
             room1 (numpy.ndarray or None):
                 Per-weight room above 1, as in ``sample``.
 
         Returns:
-            float or numpy.ndarray:
-                The threshold, one per weight for per-pair laws.
+            numpy.ndarray:
+                Boolean per weight.
         """
+        wins = lam >= 0.5
         laws = self._pair_laws(room0, room1)
-        if laws is None:
-            return 0.5
+        if laws is not None:
+            alpha, beta, eps0, scale = laws
+            cut = scale < 1.0 + self.eps0 + self.eps1
+            draws = (lam[cut] + eps0[cut]) / scale[cut]
+            wins[cut] = special.betainc(alpha[cut], beta[cut], draws) >= self.dist.cdf(0.5)
 
-        alpha, beta, eps0, scale = laws
-        return special.betaincinv(alpha, beta, self.dist.cdf(0.5)) * scale - eps0
+        return wins
 
     def _pair_laws(self, room0, room1):
         """Shapes, ``eps0`` and scale of the per-pair laws; ``None`` when rooms do not bind."""
