@@ -13,7 +13,8 @@ shows, with sdmetrics' DCR metrics and a plain count of exact copies:
     sdmetrics' ``DCRBaselineProtection``: the median distance of the synthetic rows to the
     training rows over that of uniformly random rows, capped at 1.
 ``CopyShare``
-    The share of synthetic rows equal, on every column, to some training row.
+    The share of synthetic rows equal, on every column, to some training row
+    (:func:`copy_share`).
 
 The distance is sdmetrics': the mean over numerical, datetime, categorical and boolean columns
 of ``|difference| / range`` (numerical, datetime) or of a 0/1 mismatch (categorical, boolean).
@@ -26,8 +27,22 @@ from sdmetrics.single_table import DCRBaselineProtection, DCROverfittingProtecti
 from sdv_gwm.report import _table_metadata
 
 
-def _copy_share(real_train, synthetic):
-    """Share of synthetic rows that equal a training row on every column (nulls match nulls)."""
+def copy_share(real_train, synthetic):
+    """Return the share of synthetic rows equal to a training row on every column.
+
+    Rows are compared by their hash, so values must have the same dtypes in both tables;
+    missing values match missing values.
+
+    Args:
+        real_train (pandas.DataFrame):
+            The rows the synthesizer was fitted to.
+        synthetic (pandas.DataFrame):
+            The synthetic rows, with (at least) the columns of ``real_train``.
+
+    Returns:
+        float:
+            The share, in [0, 1].
+    """
     columns = list(real_train.columns)
     train_keys = set(pd.util.hash_pandas_object(real_train[columns], index=False))
     synthetic_keys = pd.util.hash_pandas_object(synthetic[columns], index=False)
@@ -99,5 +114,5 @@ def privacy_scores(
     return {
         'DCROverfittingProtection': float(overfitting),
         'DCRBaselineProtection': float(np.clip(baseline, 0.0, 1.0)),
-        'CopyShare': _copy_share(real_train, synthetic),
+        'CopyShare': copy_share(real_train, synthetic),
     }
