@@ -22,16 +22,16 @@ MAX_REDRAWS = 10
 ATOM_SHARE = 0.05
 
 
-def _pair_room(x_i, x_j, lower, upper):
+def _pair_room(x_i, x_j, diff, lower, upper):
     """How far the weight of each row may leave [0, 1] before a value leaves its range."""
-    diff = x_i - x_j
     with np.errstate(divide='ignore', invalid='ignore'):
-        below = np.where(diff > 0, (x_j - lower) / diff, (upper - x_j) / -diff)
-        above = np.where(diff > 0, (upper - x_i) / diff, (x_i - lower) / -diff)
+        rising = diff > 0
+        below = np.where(rising, (x_j - lower) / diff, (upper - x_j) / -diff)
+        above = np.where(rising, (upper - x_i) / diff, (x_i - lower) / -diff)
 
-    moving = np.isfinite(diff) & (diff != 0)
-    below = np.where(moving, below, np.inf)
-    above = np.where(moving, above, np.inf)
+    still = ~(np.isfinite(diff) & (diff != 0))
+    below[still] = np.inf
+    above[still] = np.inf
     room0 = np.maximum(np.nanmin(below, axis=1, initial=np.inf), 0.0)
     room1 = np.maximum(np.nanmin(above, axis=1, initial=np.inf), 0.0)
     return room0, room1
@@ -100,6 +100,8 @@ class Mixer:
             repeated = at_bound.sum(axis=0) >= 2  # one row at a bound is no point mass
             atoms = at_bound & repeated & (at_bound.mean(axis=0) >= atom_share)
             self.mixable[atoms] = np.nan
+
+        self._values = np.ascontiguousarray(self.mixable[:, self.continuous])
 
         self.set_random_state(None)
 
@@ -211,12 +213,17 @@ class Mixer:
                 won, and whether the weight moved each row (``False`` where every continuous
                 value was inherited or both parents had it equal).
         """
-        x_i, x_j = self.mixable[parent_i], self.mixable[parent_j]
+        cont = self.continuous
+        lower, upper = self.lower[cont], self.upper[cont]
+        x_i, x_j = self._values[parent_i], self._values[parent_j]
+        diff = x_i - x_j
         room0 = room1 = None
-        if self.bounded.any():
-            bounded = self.bounded
+        bounded = self.bounded[cont]
+        if bounded.all():
+            room0, room1 = _pair_room(x_i, x_j, diff, lower, upper)
+        elif bounded.any():
             room0, room1 = _pair_room(
-                x_i[:, bounded], x_j[:, bounded], self.lower[bounded], self.upper[bounded]
+                x_i[:, bounded], x_j[:, bounded], diff[:, bounded], lower[bounded], upper[bounded]
             )
 
         if first_wins is None:
@@ -226,9 +233,7 @@ class Mixer:
             lam = self.weights.sample_given_winner(first_wins, self.random_state, room0, room1)
 
         out = self.data[np.where(first_wins, parent_i, parent_j)]
-        cont = self.continuous
-        mixed = x_j[:, cont] + lam[:, None] * (x_i[:, cont] - x_j[:, cont])
-        mixed = np.clip(mixed, self.lower[cont], self.upper[cont])
+        mixed = np.clip(x_j + lam[:, None] * diff, lower, upper)
         out[:, cont] = np.where(np.isnan(mixed), out[:, cont], mixed)
         if donors is not None:
             discrete = np.flatnonzero(~cont)
@@ -237,8 +242,7 @@ class Mixer:
             source = np.take_along_axis(pool, pick, axis=1)
             out[:, discrete] = self.data[source, discrete]
 
-        diff = x_i[:, cont] - x_j[:, cont]
-        moved = (np.isfinite(diff) & (diff != 0)).any(axis=1)
+        moved = ((diff != 0) & ~np.isnan(diff)).any(axis=1)
         return out, lam, first_wins, moved
 
     def sample(self, num_rows, rows=None, reject=None):
@@ -285,7 +289,7 @@ class Mixer:
             pending = pending[reject(block[pending])]
             winner = np.where(first_wins[pending], parent_i[pending], parent_j[pending])
             # A winner with no mixable continuous value is copied whatever its partner.
-            pending = pending[~np.isnan(self.mixable[winner][:, self.continuous]).all(axis=1)]
+            pending = pending[~np.isnan(self._values[winner]).all(axis=1)]
             if not len(pending):
                 break
 

@@ -117,7 +117,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
                 'Please provide None or an integer greater than or equal to 0.'
             )
 
-        self.discrete_donors = discrete_donors
+        self.discrete_donors = None if discrete_donors is None else int(discrete_donors)
         self._returns_frame = False
         processor = self._data_processor
         processor._update_transformers_by_sdtypes(
@@ -323,7 +323,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         self._model = Mixer(
             data, continuous, self._weights, lower, upper, groups, donors=self.discrete_donors
         )
-        self._training_keys = np.sort(self._row_keys(data))
+        self._training_keys = np.sort(self._row_keys(data.copy()))
 
     def _metadata_bounds(self, columns, lower, upper):
         """Without ``enforce_min_max_values`` only the ranges the metadata declares bind."""
@@ -355,30 +355,31 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
                     f'these values together in columns {list(conditions)}.'
                 )
 
-        sampled = self._shrunk(self._model.sample(num_rows, rows, reject=self._is_copy))
-        return pd.DataFrame(sampled, columns=self._columns)
+        sampled = self._model.sample(num_rows, rows, reject=self._is_copy)
+        return pd.DataFrame(self._shrink_rounded(sampled), columns=self._columns)
 
-    def _shrunk(self, sampled):
-        """Shrink the columns that RDT will round towards their mean (see ``_fit``)."""
-        sampled = sampled.copy()
+    def _shrink_rounded(self, sampled):
+        """Shrink, in place, the columns RDT will round towards their mean (see ``_fit``)."""
         shrunk = self._shrink < 1
-        sampled[:, shrunk] = self._means[shrunk] + self._shrink[shrunk] * (
-            sampled[:, shrunk] - self._means[shrunk]
-        )
+        sampled[:, shrunk] -= self._means[shrunk]
+        sampled[:, shrunk] *= self._shrink[shrunk]
+        sampled[:, shrunk] += self._means[shrunk]
         return sampled
 
     def _is_copy(self, block):
         """Flag mixed rows that equal a training row once shrunk and rounded."""
-        keys = self._row_keys(self._shrunk(block))
+        keys = self._row_keys(self._shrink_rounded(block.copy()))
         found = np.searchsorted(self._training_keys, keys).clip(max=len(self._training_keys) - 1)
         return self._training_keys[found] == keys
 
-    def _row_keys(self, matrix):
-        """Hash each row as it will be written (numbers rounded, datetimes truncated)."""
-        grid = matrix.copy()
+    def _row_keys(self, grid):
+        """Hash each row as it will be written (numbers rounded, datetimes truncated).
+
+        ``grid`` is overwritten.
+        """
         rounded, truncated = self._step > 0, self._unit > 0
-        grid[:, rounded] = np.round(matrix[:, rounded] / self._step[rounded])
-        grid[:, truncated] = np.floor(matrix[:, truncated] / self._unit[truncated])
+        grid[:, rounded] = np.round(grid[:, rounded] / self._step[rounded])
+        grid[:, truncated] = np.floor(grid[:, truncated] / self._unit[truncated])
         grid += 0.0  # -0.0 and 0.0 hash alike
         return pd.util.hash_pandas_object(pd.DataFrame(grid), index=False).to_numpy()
 
