@@ -15,7 +15,7 @@ import numpy as np
 
 CHUNK_SIZE = 65_536
 
-#: How often ``sample`` draws a rejected row's weight again before it keeps the row.
+#: How often ``sample`` gives a rejected row another partner before it keeps the row.
 MAX_REDRAWS = 10
 
 #: Share of the rows a bound value must hold to be treated as an atom.
@@ -208,10 +208,9 @@ class Mixer:
                 Which parent wins, to draw the weights given it; ``None``: drawn freely.
 
         Returns:
-            tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray, numpy.ndarray]:
-                The mixed rows, the weight ``lam`` given to ``parent_i``, whether ``parent_i``
-                won, and whether the weight moved each row (``False`` where every continuous
-                value was inherited or both parents had it equal).
+            tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+                The mixed rows, the weight ``lam`` given to ``parent_i``, and whether
+                ``parent_i`` won.
         """
         cont = self.continuous
         lower, upper = self.lower[cont], self.upper[cont]
@@ -242,8 +241,7 @@ class Mixer:
             source = np.take_along_axis(pool, pick, axis=1)
             out[:, discrete] = self.data[source, discrete]
 
-        moved = ((diff != 0) & ~np.isnan(diff)).any(axis=1)
-        return out, lam, first_wins, moved
+        return out, lam, first_wins
 
     def sample(self, num_rows, rows=None, reject=None):
         """Generate rows.
@@ -255,11 +253,11 @@ class Mixer:
                 Indices of the rows that may be parents (for conditional sampling);
                 ``None`` means all rows.
             reject (callable or None):
-                Flags rows (a boolean per row of a block) to draw again with the same
-                winning parent, so that discrete and missing values keep their frequencies:
-                first the weight (up to ``MAX_REDRAWS`` times), then, where the parents are
-                so alike that no weight separates the row from them, a new partner. A row
-                whose winner has no mixable continuous value is kept as it is.
+                Flags rows (a boolean per row of a block) to draw again, up to
+                ``MAX_REDRAWS`` times: the winning parent stays, so discrete and missing
+                values keep their frequencies, and the partners of the flagged rows are
+                shuffled among them (within groups), so both parents stay uniform and the
+                covariance exact. A row whose winner has no mixable continuous value is kept.
 
         Returns:
             numpy.ndarray:
@@ -277,33 +275,56 @@ class Mixer:
 
         return out
 
+    def _shuffle_partners(self, winner, loser, layout):
+        """Shuffle the losers among the rows of the same winner group (a cyclic shift)."""
+        order, start, size = layout
+        position = np.empty(len(self.data), dtype=int)
+        position[order] = np.arange(len(order))
+        group = np.repeat(np.arange(len(size)), size)[position[winner]]
+        rank = np.lexsort((self.random_state.random(len(winner)), group))
+        sorted_group = group[rank]
+        first = np.r_[True, sorted_group[1:] != sorted_group[:-1]]
+        last = np.r_[sorted_group[1:] != sorted_group[:-1], True]
+        run_start = np.maximum.accumulate(np.where(first, np.arange(len(rank)), 0))
+        following = np.where(last, run_start, np.arange(len(rank)) + 1)
+        shuffled = np.empty_like(loser)
+        shuffled[rank] = loser[rank][following]
+        return shuffled
+
     def _sample_block(self, num_rows, layout, reject):
         parent_i, parent_j = self.draw_pairs(num_rows, layout)
         donors = None if self.donors is None else self.draw_donors(parent_i, layout)
-        block, _, first_wins, moved = self.mix(parent_i, parent_j, donors)
+        block, _, first_wins = self.mix(parent_i, parent_j, donors)
         if reject is None:
             return block
 
         pending = np.arange(len(block))
-        for attempt in range(2 * MAX_REDRAWS):
+        for attempt in range(MAX_REDRAWS):
             pending = pending[reject(block[pending])]
             winner = np.where(first_wins[pending], parent_i[pending], parent_j[pending])
             # A winner with no mixable continuous value is copied whatever its partner.
-            pending = pending[~np.isnan(self._values[winner]).all(axis=1)]
+            keep = ~np.isnan(self._values[winner]).all(axis=1)
+            pending, winner = pending[keep], winner[keep]
             if not len(pending):
                 break
 
-            # First the weight is drawn again; where the parents are so alike that no weight
-            # separates the row from them, the winner keeps its place (so discrete and missing
-            # values keep their frequencies) and gets a new partner, uniform in its group.
-            partner = pending[~moved[pending] | (attempt >= MAX_REDRAWS)]
-            if len(partner):
-                winner = np.where(first_wins[partner], parent_i[partner], parent_j[partner])
-                parent_i[partner] = winner
-                parent_j[partner] = self.draw_donors(winner, layout, 1, distinct=True)[:, 0]
-                first_wins[partner] = True
+            # The winner keeps its place, so discrete and missing values keep their
+            # frequencies. First the partners of the rejected rows are shuffled among them,
+            # within the winner's group: every row stays a second parent as often as before,
+            # so both parents stay uniform and the covariance exact. Rows still rejected (their
+            # partners were the cause, e.g. missing values) then get new partners, uniform in
+            # the winner's group.
+            loser = np.where(first_wins[pending], parent_j[pending], parent_i[pending])
+            if attempt == 0:
+                partner = self._shuffle_partners(winner, loser, layout)
+                again = partner == loser  # alone in its group: nobody to swap with
+            else:
+                partner, again = loser.copy(), np.ones(len(loser), dtype=bool)
 
-            block[pending], _, _, moved[pending] = self.mix(
+            partner[again] = self.draw_donors(winner[again], layout, 1, distinct=True)[:, 0]
+            parent_i[pending], parent_j[pending] = winner, partner
+            first_wins[pending] = True
+            block[pending], _, _ = self.mix(
                 parent_i[pending],
                 parent_j[pending],
                 None if donors is None else donors[pending],

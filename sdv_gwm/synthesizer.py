@@ -355,7 +355,13 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
                     f'these values together in columns {list(conditions)}.'
                 )
 
-        sampled = self._model.sample(num_rows, rows, reject=self._is_copy)
+        # Redrawing the rows that round back onto a parent conditions on lam away from 0 and
+        # 1. For a law that extrapolates those rows lie on both sides of 0 and 1 where u is
+        # about 0, so E[u] stays 0; a law on [0, 1] would lose only u > 0 there and shrink
+        # more than its theory says, so classic mixup is left as it is.
+        extrapolates = self._weights.eps0 + self._weights.eps1 > 0
+        reject = self._is_copy if extrapolates else None
+        sampled = self._model.sample(num_rows, rows, reject=reject)
         return pd.DataFrame(self._shrink_rounded(sampled), columns=self._columns)
 
     def _shrink_rounded(self, sampled):

@@ -115,8 +115,8 @@ def test_mixed_columns_do_not_depend_on_the_donors():
     # Discrete columns holding the row index show which slot each value came from.
     data[:, 2] = data[:, 3] = np.arange(N_TRAIN)
 
-    without, lam, _, _ = mixer(data, None, seed=3).mix(parent_i, parent_j, None, first_wins)
-    out, lam_donors, wins, _ = mixer(data, 3, seed=3).mix(parent_i, parent_j, donors, first_wins)
+    without, lam, _ = mixer(data, None, seed=3).mix(parent_i, parent_j, None, first_wins)
+    out, lam_donors, wins = mixer(data, 3, seed=3).mix(parent_i, parent_j, donors, first_wins)
 
     np.testing.assert_array_equal(lam_donors, lam)
     np.testing.assert_array_equal(wins, first_wins)

@@ -209,7 +209,7 @@ def test_bounds_hold_without_clipping_and_variance_is_kept():
     data, lower, upper = bounded_table(300, seed=7)
     engine = mixer(data, lower=lower, upper=upper, seed=7)
     i, j = engine.draw_pairs(N_SYNTH, engine.layout())
-    out, lam, _, _ = engine.mix(i, j)
+    out, lam, _ = engine.mix(i, j)
     unclipped = data[j] + lam[:, None] * (data[i] - data[j])
     scale = upper - lower
     assert np.all(unclipped >= lower - 1e-9 * scale) and np.all(unclipped <= upper + 1e-9 * scale)
@@ -245,7 +245,7 @@ def test_nulls_follow_the_winning_parent():
     data[rng.random(n) < 0.25, 1] = np.nan
     engine = mixer(data, continuous, seed=9)
     i, j = engine.draw_pairs(N_SYNTH, engine.layout())
-    out, lam, _, _ = engine.mix(i, j)
+    out, lam, _ = engine.mix(i, j)
     winner = np.where(lam >= 0.5, i, j)
     np.testing.assert_array_equal(np.isnan(out), np.isnan(data[winner]))
     loser = np.where(lam >= 0.5, j, i)
