@@ -16,7 +16,7 @@ import numpy as np
 CHUNK_SIZE = 65_536
 
 #: How often ``sample`` gives a rejected row another partner before it keeps the row.
-MAX_REDRAWS = 10
+MAX_REDRAWS = 100
 
 #: Share of the rows a bound value must hold to be treated as an atom.
 ATOM_SHARE = 0.05

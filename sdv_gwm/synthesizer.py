@@ -320,10 +320,26 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         self._columns = columns
         self._step = np.where(continuous, step, 0.0)
         self._unit = np.where(continuous, unit, 0.0)
+        law = self._law(len(data))
         self._model = Mixer(
-            data, continuous, self._weights, lower, upper, groups, donors=self.discrete_donors
+            data, continuous, law, lower, upper, groups, donors=self.discrete_donors
         )
         self._training_keys = np.sort(self._row_keys(data.copy()))
+
+    def _law(self, num_rows):
+        """The weight law, unbiased for the sample covariance when it preserves covariances.
+
+        With ``E[u] = 0`` pairs of distinct rows keep the ``1/n`` covariance of the training
+        rows exactly, so the ``1/(n-1)`` sample covariance of synthetic data shrinks by
+        ``(n - 1) / n``, which compounds over repeated synthesis. ``E[u] = -1/(2n)`` keeps the
+        sample covariance instead: ``(1 - 2E[u]) S - 2E[u] S / (n - 1) = S n / (n - 1)``.
+        Other laws keep their own factor.
+        """
+        law = self._weights
+        if abs(law.expected_u) > 1e-9:
+            return law
+
+        return law.with_variance(law.dist.var() + 1 / (2 * num_rows))
 
     def _metadata_bounds(self, columns, lower, upper):
         """Without ``enforce_min_max_values`` only the ranges the metadata declares bind."""

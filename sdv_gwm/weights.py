@@ -91,15 +91,29 @@ class EpBeta:
         if not 0 < mean < 1:
             raise ValueError(f"'mean' must lie strictly between 0 and 1, got {mean!r}.")
 
-        total = _preserving_concentration(eps0, eps1, mean)
-        if total <= 0:
+        if eps0 + eps1 == 0:
             raise ValueError(
                 'No variance-preserving EpBeta exists without extrapolation '
                 f'(eps0={eps0}, eps1={eps1}): a weight in [0, 1] always shrinks the variance.'
             )
 
-        share = (mean + eps0) / (1.0 + eps0 + eps1)
-        return cls(share * total, (1 - share) * total, eps0, eps1)
+        return cls(*_shapes(eps0, eps1, mean, mean * (1 - mean)), eps0, eps1)
+
+    def with_variance(self, variance):
+        """Return the law with the same support and mean and another variance.
+
+        Args:
+            variance (float):
+                ``Var(lam)``; ``E[u] = m (1 - m) - variance`` with ``m = E[lam]``.
+
+        Returns:
+            EpBeta:
+                The law.
+
+        Raises:
+            ValueError: If the support cannot hold that variance around that mean.
+        """
+        return EpBeta(*_shapes(self.eps0, self.eps1, self.mean, variance), self.eps0, self.eps1)
 
     def moment(self, order):
         """Return the raw moment ``E[lam**order]``.
@@ -265,10 +279,17 @@ class EpBeta:
         )
 
 
-def _preserving_concentration(eps0, eps1, mean):
+def _shapes(eps0, eps1, mean, variance):
+    """Beta shapes of the EpBeta on ``[-eps0, 1 + eps1]`` with this mean and variance."""
     scale = 1.0 + eps0 + eps1
     share = (mean + eps0) / scale
-    return scale**2 * share * (1 - share) / (mean * (1 - mean)) - 1.0
+    total = scale**2 * share * (1 - share) / variance - 1.0
+    if not total > 0:
+        raise ValueError(
+            f'No EpBeta on [{-eps0:g}, {1 + eps1:g}] has mean {mean:g} and variance {variance:g}.'
+        )
+
+    return share * total, (1 - share) * total
 
 
 class Beta(EpBeta):

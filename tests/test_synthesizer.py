@@ -11,7 +11,7 @@ from sdv.metadata import Metadata
 from sdv.sampling import Condition
 from sdv.utils import load_synthesizer
 
-from sdv_gwm import EpBeta, GWMSynthesizer
+from sdv_gwm import Beta, EpBeta, GWMSynthesizer
 from sdv_gwm.datasets import load_dataset
 
 DEMO = 'student_placements'
@@ -398,3 +398,32 @@ def test_callers_frames_are_never_mutated():
     pd.testing.assert_frame_equal(real, before, check_exact=True)
     pd.testing.assert_index_equal(real.index, before.index, exact=True)
     pd.testing.assert_frame_equal(known, known_before, check_exact=True)
+
+
+def test_preserving_laws_keep_the_sample_covariance_of_small_tables():
+    # Distinct-row pairs under E[u] = 0 keep the 1/n covariance; E[u] = -1/(2n) keeps the
+    # 1/(n-1) sample covariance, so repeated synthesis does not shrink by (n-1)/n a round.
+    rng = np.random.default_rng(0)
+    n = 20
+    real = pd.DataFrame({'x': rng.normal(size=n), 'y': rng.normal(size=n)})
+    real['y'] += real['x']
+    metadata = Metadata.detect_from_dataframes({'table': real})
+    synthesizer = GWMSynthesizer(metadata, enforce_min_max_values=False).fit(real)
+    law = synthesizer._model.weights
+    assert law.expected_u == pytest.approx(-1 / (2 * n), abs=1e-12)
+    assert law.mean == pytest.approx(0.5, abs=1e-12)
+
+    rows = 200_000
+    synthetic = synthesizer.sample(rows)
+    for column in ('x', 'y'):
+        values = synthetic[column] - synthetic[column].mean()
+        ratio = np.mean(values**2) / real[column].var()  # synthetic 1/N vs real 1/(n-1)
+        standard_error = np.std(values**2) / np.sqrt(rows) / real[column].var()
+        assert abs(ratio - 1) < 5 * standard_error
+        assert abs(ratio - (n - 1) / n) > 5 * standard_error  # the 1/n target is rejected
+
+
+def test_classic_laws_are_left_as_given(placements):
+    real, metadata = placements
+    synthesizer = GWMSynthesizer(metadata, weights=Beta(0.4)).fit(real)
+    assert synthesizer._model.weights == Beta(0.4)

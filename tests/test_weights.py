@@ -289,3 +289,14 @@ def test_first_parent_wins_equally_often_whatever_the_room(law):
 
     draws = law.sample(N_DRAWS, rng)
     assert np.array_equal(law.first_wins(draws), draws >= 0.5)
+
+
+def test_with_variance_keeps_support_and_mean():
+    law = EpBeta.preserving(0.2, 0.3, mean=0.4)
+    wider = law.with_variance(law.dist.var() + 0.01)
+    assert (wider.eps0, wider.eps1) == (0.2, 0.3)
+    assert wider.mean == pytest.approx(0.4, abs=1e-12)
+    assert wider.dist.var() == pytest.approx(law.dist.var() + 0.01, rel=1e-12)
+    assert wider.expected_u == pytest.approx(-0.01, abs=1e-12)
+    with pytest.raises(ValueError, match='variance'):
+        law.with_variance(10.0)  # more than any law on [-0.2, 1.3] can hold
