@@ -25,6 +25,7 @@ default law and under ``EpBeta.preserving(1, 1)``, whose weight concentrates nea
 from both parents). Other modules can pass their own candidates to :func:`run`.
 
     python benchmarks/privacy.py [--datasets AER/CPS1985 ...] [--seeds 0 1 2] [--dcr-rows 2000]
+    python benchmarks/privacy.py --splits benchmarks/results/privacy_splits.csv  # tables only
 """
 
 import argparse
@@ -144,11 +145,14 @@ def summarize(results):
 
     Returns:
         pandas.DataFrame:
-            One row per dataset and candidate: the mean metrics, the number of splits and the
-            ``target`` flag.
+            One row per dataset and candidate: the mean metrics, the standard error of the
+            mean ``overfitting`` over the splits (``overfitting_se``), the number of splits and
+            the ``target`` flag.
     """
-    table = results.groupby(['dataset', 'synthesizer'], sort=False)[METRICS].mean()
-    table['splits'] = results.groupby(['dataset', 'synthesizer'], sort=False).size()
+    grouped = results.groupby(['dataset', 'synthesizer'], sort=False)
+    table = grouped[METRICS].mean()
+    table.insert(1, 'overfitting_se', grouped['overfitting'].sem())
+    table['splits'] = grouped.size()
     table = table.reset_index()
     reference = table[table['synthesizer'] == REFERENCE].set_index('dataset')
     bar = reference.loc[table['dataset']].reset_index(drop=True)
@@ -207,9 +211,16 @@ def main():
     parser.add_argument('--datasets', nargs='+', default=DATASETS)
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
     parser.add_argument('--dcr-rows', type=int, default=2000)
+    parser.add_argument(
+        '--splits', type=Path, help='summarize this privacy_splits.csv again instead of running'
+    )
     args = parser.parse_args()
     warnings.filterwarnings('ignore')
-    results = run(CANDIDATES, args.datasets, args.seeds, args.dcr_rows)
+    if args.splits:
+        results = pd.read_csv(args.splits)
+    else:
+        results = run(CANDIDATES, args.datasets, args.seeds, args.dcr_rows)
+
     table = summarize(results)
     print(to_markdown(table))
     print('written:', *save(results, table))

@@ -2,9 +2,9 @@
 
 ``GWMSynthesizer`` compares every mixed row, as SDV will write it (numbers rounded, datetimes
 truncated to their format's unit), with the training rows and draws the copies again with the
-same winning parent: first the weight, then a new partner. Discrete and missing values come
-from the winner, so their frequencies do not move. Each test shows that copies occur without
-the redraw (``_is_copy`` switched off), so that their absence is the redraw's doing.
+same winning parent and a new partner. Discrete and missing values come from the winner, so
+their frequencies do not move. Each test shows that copies occur without the redraw
+(``_is_copy`` switched off), so that their absence is the redraw's doing.
 """
 
 import copy
