@@ -3,8 +3,8 @@
 A synthetic row mixes two distinct real rows ``i`` and ``j``: every continuous column gets
 ``lam * x_i + (1 - lam) * x_j`` with one ``lam`` per row, every discrete column is copied from
 the winning parent: the one with the larger weight (for a law shrunk to a pair's room, ``i``
-wins above the quantile that 1/2 has in the uncut law, ``first_wins``, so that it wins equally
-often in every pair).
+wins above the quantile that 1/2 has in the uncut law, see ``EpBeta.draw``, so that it wins
+equally often in every pair).
 Missing values (``NaN``) in a continuous column follow the same parent; where only the other
 parent is missing, the winner's value is kept as it is. A value at a bound of its column that
 a large share of the rows hold (the zero of a zero-inflated column) is an *atom*: it is
@@ -226,8 +226,7 @@ class Mixer:
             )
 
         if first_wins is None:
-            lam = self.weights.sample(len(x_i), self.random_state, room0, room1)
-            first_wins = self.weights.first_wins(lam, room0, room1)
+            lam, first_wins = self.weights.draw(len(x_i), self.random_state, room0, room1)
         else:
             lam = self.weights.sample_given_winner(first_wins, self.random_state, room0, room1)
 

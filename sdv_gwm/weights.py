@@ -15,7 +15,7 @@ from scipy import special, stats
 
 #: Smallest ``alpha + beta`` a per-pair law may shrink to when its pair leaves no room to
 #: extrapolate: a U-shaped law on [0, 1] whose draws are near, but never exactly, copies.
-MIN_CONCENTRATION = 0.2
+MIN_CONCENTRATION = 0.02
 
 #: The Beta draw of a per-pair law is kept this far from 0 and 1: a tiny shape puts mass
 #: within 1e-16 of an end, which floating point rounds to a copy of a parent.
@@ -181,19 +181,50 @@ class EpBeta:
             numpy.ndarray:
                 ``size`` weights.
         """
+        return self.draw(size, random_state, room0, room1)[0]
+
+    def draw(self, size, random_state, room0=None, room1=None):
+        """Draw weights as ``sample`` does, and say which parent wins each.
+
+        For a law that does not depend on the pair the parent with the larger weight wins:
+        ``lam >= 1/2``. A per-pair law cut by its room is not symmetric, so there the first
+        parent wins when its Beta draw is above the quantile at the level ``P(lam < 1/2)`` of
+        the uncut law: it wins with the same probability in every pair, a pair near a bound
+        does not win more often, and discrete marginals stay exact. The winner is decided on
+        the draw before it is kept ``EDGE`` away from 0 and 1.
+
+        Args:
+            size (int):
+                Number of weights.
+            random_state (numpy.random.Generator):
+                Source of randomness.
+            room0 (numpy.ndarray or None):
+                Per-weight room below 0, as in ``sample``.
+            room1 (numpy.ndarray or None):
+                Per-weight room above 1, as in ``sample``.
+
+        Returns:
+            tuple[numpy.ndarray, numpy.ndarray]:
+                The weights, and whether the first parent wins.
+        """
         laws = self._pair_laws(room0, room1)
         if laws is None:
-            return self.dist.rvs(size=size, random_state=random_state)
+            lam = self.dist.rvs(size=size, random_state=random_state)
+            return lam, lam >= 0.5
 
         alpha, beta, eps0, scale = laws
-        draws = np.clip(random_state.beta(alpha, beta), EDGE, 1 - EDGE)
-        return draws * scale - eps0
+        draws = random_state.beta(alpha, beta)
+        wins = draws * scale - eps0 >= 0.5  # the uncut law's own rule
+        cut = scale < 1.0 + self.eps0 + self.eps1
+        level = self.dist.cdf(0.5)
+        wins[cut] = special.betainc(alpha[cut], beta[cut], draws[cut]) >= level
+        return np.clip(draws, EDGE, 1 - EDGE) * scale - eps0, wins
 
     def sample_given_winner(self, first_wins, random_state, room0=None, room1=None):
         """Draw weights from the law conditioned on which parent wins.
 
         The first parent wins exactly when the weight's quantile is above ``P(lam < 1/2)``
-        of the unshrunk law (see ``first_wins``), so drawing the quantile on that side
+        of the unshrunk law (see ``draw``), so drawing the quantile on that side
         and inverting the CDF draws the weight given the winner.
 
         Args:
@@ -220,38 +251,6 @@ class EpBeta:
         alpha, beta, eps0, scale = laws
         draws = np.clip(special.betaincinv(alpha, beta, quantile), EDGE, 1 - EDGE)
         return draws * scale - eps0
-
-    def first_wins(self, lam, room0=None, room1=None):
-        """Say whether the first parent passes on its discrete values at weight ``lam``.
-
-        For a law that does not depend on the pair the parent with the larger weight wins:
-        ``lam >= 1/2``. A per-pair law cut by its room is not symmetric, so there the first
-        parent wins when ``lam`` is above the pair law's quantile at the level
-        ``P(lam < 1/2)`` of the uncut law (tested through the Beta CDF): it wins with the same
-        probability in every pair, a pair near a bound does not win more often, and discrete
-        marginals stay exact.
-
-        Args:
-            lam (numpy.ndarray):
-                Weights drawn by ``sample`` with the same rooms.
-            room0 (numpy.ndarray or None):
-                Per-weight room below 0, as in ``sample``.
-            room1 (numpy.ndarray or None):
-                Per-weight room above 1, as in ``sample``.
-
-        Returns:
-            numpy.ndarray:
-                Boolean per weight.
-        """
-        wins = lam >= 0.5
-        laws = self._pair_laws(room0, room1)
-        if laws is not None:
-            alpha, beta, eps0, scale = laws
-            cut = scale < 1.0 + self.eps0 + self.eps1
-            draws = (lam[cut] + eps0[cut]) / scale[cut]
-            wins[cut] = special.betainc(alpha[cut], beta[cut], draws) >= self.dist.cdf(0.5)
-
-        return wins
 
     def _pair_laws(self, room0, room1):
         """Shapes, ``eps0`` and scale of the per-pair laws; ``None`` when rooms do not bind."""
