@@ -324,6 +324,8 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         self._model = Mixer(
             data, continuous, law, lower, upper, groups, donors=self.discrete_donors
         )
+        multipliers = np.random.default_rng(0).integers(2**63, size=len(columns), dtype=np.uint64)
+        self._hash_multipliers = multipliers * np.uint64(2) + np.uint64(1)  # odd: no lost bits
         self._training_keys = np.sort(self._row_keys(data.copy()))
 
     def _law(self, num_rows):
@@ -403,7 +405,10 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         grid[:, rounded] = np.round(grid[:, rounded] / self._step[rounded])
         grid[:, truncated] = np.floor(grid[:, truncated] / self._unit[truncated])
         grid += 0.0  # -0.0 and 0.0 hash alike
-        return pd.util.hash_pandas_object(pd.DataFrame(grid), index=False).to_numpy()
+        grid[np.isnan(grid)] = np.nan  # one NaN bit pattern
+        # Equal rows hash alike; a rare collision only costs a needless redraw.
+        bits = np.ascontiguousarray(grid).view(np.uint64)
+        return (bits * self._hash_multipliers).sum(axis=1, dtype=np.uint64)
 
     def _check_condition_values(self, conditions):
         """Reject a condition value that no synthetic row can have, naming column and value.
