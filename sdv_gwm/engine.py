@@ -154,10 +154,16 @@ class Mixer:
         offset = np.arange(len(order)) - start[group]
         firsts, seconds = [], []
         for _ in range(-(-num_rows // len(order))):
-            shuffled = order[np.lexsort((rng.random(len(order)), group))]
             shift = 1 + np.floor(rng.random(len(size)) * np.maximum(size - 1, 1)).astype(int)
             partner = start[group] + (offset + shift[group]) % size[group]
-            pick = rng.permutation(len(order))
+            if len(size) == 1:  # one group: a permutation is already in random order
+                shuffled = rng.permutation(order)
+                firsts.append(shuffled)
+                seconds.append(shuffled[partner])
+                continue
+
+            shuffled = order[np.lexsort((rng.random(len(order)), group))]
+            pick = rng.permutation(len(order))  # mix the groups, so truncation is uniform
             firsts.append(shuffled[pick])
             seconds.append(shuffled[partner[pick]])
 

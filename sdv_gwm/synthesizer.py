@@ -384,10 +384,12 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
 
     def _shrink_rounded(self, sampled):
         """Shrink, in place, the columns RDT will round towards their mean (see ``_fit``)."""
-        shrunk = self._shrink < 1
-        sampled[:, shrunk] -= self._means[shrunk]
-        sampled[:, shrunk] *= self._shrink[shrunk]
-        sampled[:, shrunk] += self._means[shrunk]
+        for column in np.flatnonzero(self._shrink < 1):
+            values = sampled[:, column]  # a view: updated in place
+            values -= self._means[column]
+            values *= self._shrink[column]
+            values += self._means[column]
+
         return sampled
 
     def _is_copy(self, block):

@@ -233,8 +233,13 @@ def test_zero_inflated_column_keeps_zero_share_and_variance():
     zero_share = (amount == 0).mean()
     share = (synthetic[:, 0] == 0).mean()
     assert abs(share - zero_share) < 5 * np.sqrt(zero_share * (1 - zero_share) / N_SYNTH)
-    _, _, ok = covariance_check(synthetic, data.mean(axis=0), np.cov(data.T, bias=True))
-    assert ok
+    cov = np.cov(data.T, bias=True)
+    estimate, tolerance, _ = covariance_check(synthetic, data.mean(axis=0), cov)
+    # Both variances are kept. The cross term runs partly through the atom, which is inherited
+    # like a discrete value, so it scales by a factor between the inheritance factor and 1.
+    assert np.all(np.abs(np.diag(estimate) - np.diag(cov)) <= np.diag(tolerance))
+    factor = EpBeta.preserving().inheritance_factor
+    assert factor * cov[0, 1] - tolerance[0, 1] <= estimate[0, 1] <= cov[0, 1] + tolerance[0, 1]
 
 
 def test_nulls_follow_the_winning_parent():
