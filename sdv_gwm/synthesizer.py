@@ -306,7 +306,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         # Conditions on these columns are met by mixing only the rows that meet them.
         self._native = exact & ~continuous
         self._shrink = np.where(continuous, np.sqrt(1 - np.minimum(rounding_share, 1)), 1.0)
-        self._means = np.nanmean(np.where(np.isnan(data), np.nan, data), axis=0)
+        self._means = np.nanmean(data, axis=0)
         lower = np.where(continuous, np.nanmin(data, axis=0), -np.inf)
         upper = np.where(continuous, np.nanmax(data, axis=0), np.inf)
         if not self.enforce_min_max_values:
@@ -341,7 +341,10 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         if abs(law.expected_u) > 1e-9:
             return law
 
-        return law.with_variance(law.dist.var() + 1 / (2 * num_rows))
+        try:
+            return law.with_variance(law.dist.var() + 1 / (2 * num_rows))
+        except ValueError:  # a handful of rows: the support cannot hold that much variance
+            return law
 
     def _metadata_bounds(self, columns, lower, upper):
         """Without ``enforce_min_max_values`` only the ranges the metadata declares bind."""

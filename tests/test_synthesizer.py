@@ -427,3 +427,15 @@ def test_classic_laws_are_left_as_given(placements):
     real, metadata = placements
     synthesizer = GWMSynthesizer(metadata, weights=Beta(0.4)).fit(real)
     assert synthesizer._model.weights == Beta(0.4)
+
+
+def test_two_rows_are_enough():
+    # Too few rows for the sample-covariance correction: the preserving law is kept as given.
+    real = pd.DataFrame({'x': [1.0, 2.5], 'c': ['a', 'b']})
+    metadata = Metadata.detect_from_dataframes({'table': real})
+    synthesizer = GWMSynthesizer(metadata).fit(real)
+    assert synthesizer._model.weights == EpBeta.preserving()
+
+    synthetic = synthesizer.sample(50)
+    assert synthetic['x'].between(1.0, 2.5).all()
+    assert set(synthetic['c']) <= {'a', 'b'}
