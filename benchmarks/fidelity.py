@@ -20,7 +20,7 @@ from tabulate import tabulate
 
 from sdv_gwm import Beta, GWMSynthesizer
 from sdv_gwm.datasets import load_dataset
-from sdv_gwm.report import covariance_relative_error
+from sdv_gwm.evaluation.report import covariance_relative_error
 
 RESULTS = Path(__file__).parent / 'results'
 DATASETS = ['AER/CPS1985', 'ISLR/Default', 'ggplot2/diamonds', 'student_placements']

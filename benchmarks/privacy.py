@@ -6,12 +6,12 @@ many rows as it has (at least ``--dcr-rows``, so that the small AER/CPS1985 is n
 267 rows) and measure, against the training half:
 
 * ``overfitting``: sdmetrics ``DCROverfittingProtection`` (training vs holdout), on
-  ``--dcr-rows`` synthetic rows (all real rows are kept, see ``sdv_gwm.privacy``); with 2,000
-  rows its binomial noise is about ``2 sqrt(0.25 / 2000) = 0.02``;
+  ``--dcr-rows`` synthetic rows (all real rows are kept, see ``sdv_gwm.evaluation.privacy``);
+  with 2,000 rows its binomial noise is about ``2 sqrt(0.25 / 2000) = 0.02``;
 * ``baseline``: sdmetrics ``DCRBaselineProtection`` on the same rows;
 * ``copies``: share of synthetic rows equal to a training row on every column;
 * ``quality``: ``sdv.evaluation.evaluate_quality``;
-* ``cov_error``: ``sdv_gwm.report.covariance_relative_error`` on the numerical columns.
+* ``cov_error``: ``sdv_gwm.evaluation.report.covariance_relative_error`` on the numerical columns.
 
 The numbers are averaged over the seeds. The target of the issue is ``overfitting >= 0.9``
 (or GaussianCopula's where that is lower) with ``quality`` at least and ``cov_error`` at most
@@ -42,8 +42,8 @@ from tabulate import tabulate
 
 from sdv_gwm import GWMSynthesizer
 from sdv_gwm.datasets import load_dataset
-from sdv_gwm.privacy import privacy_scores
-from sdv_gwm.report import covariance_relative_error
+from sdv_gwm.evaluation.privacy import privacy_scores
+from sdv_gwm.evaluation.report import covariance_relative_error
 from sdv_gwm.weights import EpBeta
 
 RESULTS_DIR = Path(__file__).resolve().parent / 'results'

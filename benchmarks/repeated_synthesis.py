@@ -1,6 +1,6 @@
 """Repeated-synthesis (model collapse) benchmark on real tables, fully offline.
 
-For each dataset, ``sdv_gwm.study.repeated_synthesis`` runs ``--chains`` chains of
+For each dataset, ``sdv_gwm.evaluation.study.repeated_synthesis`` runs ``--chains`` chains of
 ``--generations`` generations for GWM (default weights), classic mixup ``Beta(0.4)`` and
 GaussianCopula (plus CTGAN and TVAE with ``--epochs``). Writes, in ``benchmarks/results/``:
 
@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from sdv_gwm.datasets import load_dataset
-from sdv_gwm.study import METRICS, default_synthesizers, repeated_synthesis
+from sdv_gwm.evaluation.study import METRICS, default_synthesizers, repeated_synthesis
 from sdv_gwm.weights import Beta
 
 RESULTS_DIR = Path(__file__).resolve().parent / 'results'

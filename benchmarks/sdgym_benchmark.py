@@ -99,7 +99,7 @@ def _fallback_covariance_relative_error(real, synthetic, columns):
 
 def covariance_relative_error(real, synthetic, columns):
     try:
-        from sdv_gwm.report import covariance_relative_error as project_cre
+        from sdv_gwm.evaluation.report import covariance_relative_error as project_cre
     except ImportError:
         return _fallback_covariance_relative_error(real, synthetic, columns)
 

@@ -18,8 +18,13 @@ import plotly.graph_objects as go
 
 from sdv_gwm import Beta
 from sdv_gwm.datasets import load_dataset
-from sdv_gwm.report import covariance_relative_error
-from sdv_gwm.study import default_synthesizers, plot_study, repeated_synthesis, summarize
+from sdv_gwm.evaluation.report import covariance_relative_error
+from sdv_gwm.evaluation.study import (
+    default_synthesizers,
+    plot_study,
+    repeated_synthesis,
+    summarize,
+)
 
 FIGURES = Path(__file__).parent / 'figures'
 GENERATIONS = 10

@@ -17,7 +17,7 @@ from sdv.single_table import CTGANSynthesizer, GaussianCopulaSynthesizer
 
 from sdv_gwm import GWMSynthesizer
 from sdv_gwm.datasets import load_dataset
-from sdv_gwm.report import StructureReport
+from sdv_gwm.evaluation.report import StructureReport
 
 parser = argparse.ArgumentParser(description='GWM vs GaussianCopula vs CTGAN.')
 parser.add_argument('--dataset', default='student_placements')

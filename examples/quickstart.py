@@ -7,7 +7,7 @@ import argparse
 
 from sdv_gwm import GWMSynthesizer
 from sdv_gwm.datasets import load_dataset
-from sdv_gwm.report import StructureReport
+from sdv_gwm.evaluation.report import StructureReport
 
 parser = argparse.ArgumentParser(description='Fit GWM on a real table and compare.')
 parser.add_argument('--dataset', default='student_placements')

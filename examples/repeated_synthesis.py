@@ -12,7 +12,7 @@ import warnings
 
 from sdv_gwm import Beta
 from sdv_gwm.datasets import load_dataset
-from sdv_gwm.study import plot_study, repeated_synthesis, summarize
+from sdv_gwm.evaluation.study import plot_study, repeated_synthesis, summarize
 
 parser = argparse.ArgumentParser(description='Repeated-synthesis study.')
 parser.add_argument('--dataset', default='student_placements')

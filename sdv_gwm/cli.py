@@ -204,7 +204,7 @@ def report(args):
         args (argparse.Namespace):
             The parsed command line.
     """
-    from sdv_gwm.report import StructureReport
+    from sdv_gwm.evaluation.report import StructureReport
 
     with _steps(3, not args.quiet) as progress:
         progress.set_description('Reading')
@@ -246,7 +246,7 @@ def demo(args):
     from sdv.evaluation import evaluate_quality
 
     from sdv_gwm.datasets import DEMO, load_dataset
-    from sdv_gwm.report import covariance_relative_error
+    from sdv_gwm.evaluation.report import covariance_relative_error
     from sdv_gwm.synthesizer import GWMSynthesizer
 
     real, metadata = load_dataset(DEMO)

@@ -11,7 +11,7 @@ from scipy import stats
 from sdv_gwm import Beta
 from sdv_gwm.cli import USAGE_ERROR, main
 from sdv_gwm.datasets import load_dataset
-from sdv_gwm.report import covariance_relative_error
+from sdv_gwm.evaluation.report import covariance_relative_error
 
 pytestmark = pytest.mark.filterwarnings('ignore::UserWarning')
 

@@ -16,7 +16,7 @@ from sdv.metadata import Metadata
 
 from sdv_gwm import GWMSynthesizer
 from sdv_gwm.datasets import load_dataset
-from sdv_gwm.privacy import copy_share
+from sdv_gwm.evaluation.privacy import copy_share
 
 N_SYNTH = 20_000
 

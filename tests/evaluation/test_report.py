@@ -9,7 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sdv_gwm.datasets import load_dataset
-from sdv_gwm.report import StructureReport, covariance_relative_error, total_variation_distance
+from sdv_gwm.evaluation.report import (
+    StructureReport,
+    covariance_relative_error,
+    total_variation_distance,
+)
 
 PROPERTIES = ['Moments', 'Covariance', 'Categories', 'Column Shapes', 'Column Pair Trends']
 NUMERIC = ['x', 'y', 'z', 'when']

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from sdmetrics.single_table import DCRBaselineProtection, DCROverfittingProtection
 
-from sdv_gwm.report import _table_metadata
+from sdv_gwm.evaluation.report import _table_metadata
 
 
 def copy_share(real_train, synthetic):

@@ -5,7 +5,7 @@ import pytest
 
 from sdv_gwm import Beta, GWMSynthesizer
 from sdv_gwm.datasets import load_dataset
-from sdv_gwm.study import METRICS, plot_study, repeated_synthesis, summarize
+from sdv_gwm.evaluation.study import METRICS, plot_study, repeated_synthesis, summarize
 
 ROWS = 1200
 GENERATIONS = 2

@@ -12,7 +12,7 @@ split off before generation 0 and never trained on:
     ``(a + 1) / (2a + 1)`` per generation (``0.78 ** k`` for ``a = 0.4``), the
     variance-preserving GWM default keeps it at 1.
 ``covariance_relative_error``
-    :func:`sdv_gwm.report.covariance_relative_error` on the continuous columns.
+    :func:`sdv_gwm.evaluation.report.covariance_relative_error` on the continuous columns.
 ``quality_score``
     SDV's ``evaluate_quality`` score.
 ``ml_efficacy``
@@ -32,7 +32,7 @@ from sdv.evaluation import evaluate_quality
 from sdv.single_table import CTGANSynthesizer, GaussianCopulaSynthesizer, TVAESynthesizer
 from tqdm.auto import tqdm
 
-from sdv_gwm.report import covariance_relative_error
+from sdv_gwm.evaluation.report import covariance_relative_error
 from sdv_gwm.synthesizer import GWMSynthesizer
 from sdv_gwm.weights import Beta
 

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sdv_gwm.privacy import privacy_scores
+from sdv_gwm.evaluation.privacy import privacy_scores
 
 METADATA = {
     'columns': {

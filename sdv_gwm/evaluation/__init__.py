@@ -1,0 +1,1 @@
+"""Evaluation of synthetic tables: the structure report, privacy audits and the study."""
