@@ -40,7 +40,7 @@ def measure(name, rows, seed):
         synthesizer = make(metadata)
         start = time.perf_counter()
         synthesizer.fit({table_name: data})
-        synthesizer._set_random_state(seed)
+        synthesizer.set_random_state(seed)
         synthetic = synthesizer.sample(rows)[table_name]
         seconds = time.perf_counter() - start
         if label == 'GWM':

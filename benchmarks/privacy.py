@@ -83,7 +83,7 @@ def measure(label, make, train, holdout, metadata, seed, dcr_rows):
     table_name = metadata._get_single_table_name()
     start = time.perf_counter()
     synthesizer.fit({table_name: train})
-    synthesizer._set_random_state(seed)
+    synthesizer.set_random_state(seed)
     synthetic = synthesizer.sample(max(len(train), dcr_rows))
     if isinstance(synthetic, dict):
         synthetic = synthetic[table_name]

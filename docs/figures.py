@@ -85,7 +85,7 @@ def covariance_errors():
                 synthesizer = factory(metadata)
                 synthesizer.fit({table_name: data})
                 # SDV has no public seed setter; this is the one its own sampling uses.
-                synthesizer._set_random_state(seed)
+                synthesizer.set_random_state(seed)
                 candidates[name] = synthesizer.sample(len(data))[table_name]
 
             for name, synthetic in candidates.items():

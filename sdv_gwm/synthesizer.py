@@ -1,5 +1,7 @@
 """``GWMSynthesizer``: the mixing engine as an SDV 2 single-table synthesizer."""
 
+import os
+
 import numpy as np
 import pandas as pd
 from rdt.transformers import FloatFormatter, LabelEncoder, UnixTimestampEncoder
@@ -43,6 +45,16 @@ def _datetime_unit(transformer):
 
     units = [unit for code, unit in DATETIME_UNITS if code in datetime_format]
     return units[0] if units else 86400e9
+
+
+def _check_count(name, value, alternative='', minimum=1):
+    """Raise SDV's ``SynthesizerInputError`` unless ``value`` is an integer ``>= minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        bound = 'greater than 0' if minimum == 1 else f'greater than or equal to {minimum}'
+        raise SynthesizerInputError(
+            f"Invalid value for parameter '{name}': {value!r}. "
+            f'Please provide an integer {bound}{alternative}.'
+        )
 
 
 def _plain(value):
@@ -469,16 +481,59 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
     def _unwrap(self, sampled):
         return sampled[self._table_name] if self._returns_frame else sampled
 
-    def sample(self, num_rows, batch_size=None, max_tries_per_batch=100, output_folder_path=None):
-        """Sample synthetic rows.
+    def _check_sampling_arguments(self, max_tries_per_batch, batch_size, output_folder_path):
+        """Refuse what SDV would silently mishandle: no tries (0 rows) and escaping paths."""
+        _check_count('max_tries_per_batch', max_tries_per_batch)
+        if batch_size is not None:
+            _check_count('batch_size', batch_size, ' or None')
+
+        if output_folder_path:
+            folder = os.path.abspath(output_folder_path)
+            path = os.path.abspath(os.path.join(folder, f'{self._table_name}.csv'))
+            if os.path.dirname(path) != folder:
+                raise SynthesizerInputError(
+                    f"Cannot write table '{self._table_name}' to output_folder_path "
+                    f"'{output_folder_path}': its file '{path}' would be outside that folder. "
+                    'Rename the table in the metadata.'
+                )
+
+    def set_random_state(self, random_state):
+        """Seed the sampling of the fitted model.
+
+        The same seed gives the same mixed and inherited values; generated (PII and key)
+        columns follow ``reset_sampling`` as in SDV. ``reset_sampling`` goes back to the
+        state right after ``fit``.
+
+        Args:
+            random_state (int or None):
+                The seed; ``None`` draws fresh entropy.
+
+        Raises:
+            sdv.errors.SamplingError: If the synthesizer has not been fitted.
+        """
+        self._validate_fit_before_sample()
+        self._set_random_state(random_state)
+
+    def sample(
+        self,
+        num_rows,
+        main_table_name=None,
+        max_tries_per_batch=100,
+        batch_size=None,
+        output_folder_path=None,
+    ):
+        """Sample synthetic rows, with SDV 2's signature.
 
         Args:
             num_rows (int):
-                Number of rows, a positive integer.
+                Number of rows, an integer ``>= 0`` (``0`` gives SDV's empty table).
+            main_table_name (str or None):
+                The table to sample: the one of the metadata (SDV 2's name). Defaults to it.
+            max_tries_per_batch (int):
+                Reject-sampling tries per batch (only constraints use them), at least 1.
+                Defaults to 100.
             batch_size (int or None):
                 Rows per batch (and per write to ``output_folder_path``). Defaults to all.
-            max_tries_per_batch (int):
-                Reject-sampling tries per batch (only constraints use them). Defaults to 100.
             output_folder_path (str or None):
                 Folder in which the table is also written, batch by batch, as CSV.
 
@@ -487,36 +542,21 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
                 A DataFrame when ``fit`` was given a DataFrame, SDV 2's
                 ``{table_name: DataFrame}`` when it was given a dict.
         """
-        if (
-            isinstance(num_rows, bool)
-            or not isinstance(num_rows, (int, np.integer))
-            or (num_rows <= 0)
-        ):
-            raise SynthesizerInputError(
-                f"Invalid value for parameter 'num_rows': {num_rows!r}. "
-                'Please provide an integer greater than 0.'
-            )
-
-        if batch_size is not None and (
-            isinstance(batch_size, bool)
-            or not isinstance(batch_size, (int, np.integer))
-            or batch_size <= 0
-        ):
-            raise SynthesizerInputError(
-                f"Invalid value for parameter 'batch_size': {batch_size!r}. "
-                'Please provide an integer greater than 0 or None.'
-            )
-
+        _check_count('num_rows', num_rows, minimum=0)
+        self._check_sampling_arguments(max_tries_per_batch, batch_size, output_folder_path)
         return self._unwrap(
             super().sample(
                 int(num_rows),
+                main_table_name=main_table_name,
                 max_tries_per_batch=max_tries_per_batch,
                 batch_size=batch_size,
                 output_folder_path=output_folder_path,
             )
         )
 
-    def sample_from_conditions(self, conditions, **kwargs):
+    def sample_from_conditions(
+        self, conditions, max_tries_per_batch=100, batch_size=None, output_folder_path=None
+    ):
         """Sample rows that meet conditions, as ``sdv``'s method of the same name.
 
         Conditions on categorical and boolean columns are met natively, by mixing only the
@@ -526,8 +566,12 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         Args:
             conditions (list[sdv.sampling.Condition]):
                 The conditions and the number of rows for each.
-            **kwargs:
-                ``max_tries_per_batch``, ``batch_size``, ``output_folder_path`` as in SDV.
+            max_tries_per_batch (int):
+                Reject-sampling tries per batch, at least 1. Defaults to 100.
+            batch_size (int or None):
+                Rows per batch. Defaults to all.
+            output_folder_path (str or None):
+                Folder in which the table is also written as CSV.
 
         Returns:
             pandas.DataFrame or dict[str, pandas.DataFrame]:
@@ -538,22 +582,38 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
                 the training data does not have, a numerical value outside the range that
                 ``enforce_min_max_values`` keeps, or a combination no training row has.
         """
-        return self._unwrap(super().sample_from_conditions(conditions, **kwargs))
+        self._check_sampling_arguments(max_tries_per_batch, batch_size, output_folder_path)
+        return self._unwrap(
+            super().sample_from_conditions(
+                conditions, max_tries_per_batch, batch_size, output_folder_path
+            )
+        )
 
-    def sample_remaining_columns(self, known_columns, **kwargs):
+    def sample_remaining_columns(
+        self, known_columns, max_tries_per_batch=100, batch_size=None, output_folder_path=None
+    ):
         """Sample the other columns of rows whose ``known_columns`` are given.
 
         Args:
             known_columns (pandas.DataFrame):
                 One row per output row with the known values.
-            **kwargs:
-                ``max_tries_per_batch``, ``batch_size``, ``output_folder_path`` as in SDV.
+            max_tries_per_batch (int):
+                Reject-sampling tries per batch, at least 1. Defaults to 100.
+            batch_size (int or None):
+                Rows per batch. Defaults to all.
+            output_folder_path (str or None):
+                Folder in which the table is also written as CSV.
 
         Returns:
             pandas.DataFrame or dict[str, pandas.DataFrame]:
                 As ``sample``.
         """
-        return self._unwrap(super().sample_remaining_columns(known_columns, **kwargs))
+        self._check_sampling_arguments(max_tries_per_batch, batch_size, output_folder_path)
+        return self._unwrap(
+            super().sample_remaining_columns(
+                known_columns, max_tries_per_batch, batch_size, output_folder_path
+            )
+        )
 
     def save(self, filepath, format='pickle'):
         """Save the synthesizer; the file holds the training rows (a GWM model is its data).

@@ -248,7 +248,7 @@ def test_sampling_before_fit():
     assert_unchanged(known, pd.DataFrame({'cat': ['a']}))
 
 
-@pytest.mark.parametrize('num_rows', [0, -3, 2.5, None, True, '10'], ids=repr)
+@pytest.mark.parametrize('num_rows', [-3, 2.5, None, True, '10'], ids=repr)
 def test_bad_num_rows(fitted, num_rows):
     with pytest.raises(SynthesizerInputError, match=rf"parameter 'num_rows': {num_rows!r}"):
         fitted.sample(num_rows)
@@ -258,6 +258,20 @@ def test_bad_num_rows(fitted, num_rows):
 def test_bad_batch_size(fitted, batch_size):
     with pytest.raises(SynthesizerInputError, match=rf"parameter 'batch_size': {batch_size!r}"):
         fitted.sample(10, batch_size=batch_size)
+
+
+@pytest.mark.parametrize('tries', [0, -1, 2.5, None], ids=repr)
+def test_bad_max_tries_per_batch_is_refused_not_zero_rows(fitted, tries):
+    """SDV's own sample returns 0 rows for ``max_tries_per_batch=0``; GWM refuses it."""
+    known = pd.DataFrame({'cat': ['a', 'b']})
+    condition = [Condition({'cat': 'a'}, num_rows=2)]
+    for sample in (
+        lambda: fitted.sample(10, max_tries_per_batch=tries),
+        lambda: fitted.sample_from_conditions(condition, max_tries_per_batch=tries),
+        lambda: fitted.sample_remaining_columns(known, max_tries_per_batch=tries),
+    ):
+        with pytest.raises(SynthesizerInputError, match="parameter 'max_tries_per_batch'"):
+            sample()
 
 
 CONDITION_CASES = {

@@ -1,12 +1,22 @@
 """GWMSynthesizer as SDV finds and drives it: the add-on entry point and SDV 2's signatures."""
 
+import inspect
 import json
 import subprocess
 import sys
+import warnings
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+from sdv.errors import SamplingError, SynthesizerInputError
+from sdv.metadata import Metadata
+from sdv.single_table import GaussianCopulaSynthesizer
+from sdv.single_table.base import BaseSingleTableSynthesizer
+
+from sdv_gwm import GWMSynthesizer
 
 ROOT = Path(__file__).resolve().parents[1]
 IMPORT = (
@@ -64,3 +74,110 @@ def test_installed_package_is_found_by_sdv(tmp_path):
     result = run_python(IMPORT, env={'PATH': '/usr/bin:/bin'}, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == 'sdv_gwm.synthesizer'
+
+
+# --- SDV 2's sampling signatures -------------------------------------------------------------
+
+
+def small_table(num_rows=60):
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {
+            'x': rng.normal(size=num_rows),
+            'k': rng.integers(0, 50, num_rows),
+            'c': rng.choice(['a', 'b', 'c'], num_rows),
+        }
+    )
+
+
+def fit_quietly(synthesizer, data):
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        synthesizer.fit(data)
+
+    return synthesizer
+
+
+@pytest.fixture(scope='module')
+def fitted_pair():
+    table = small_table()
+    metadata = Metadata.detect_from_dataframes({'t': table})
+    gwm = fit_quietly(GWMSynthesizer(metadata), {'t': table})
+    copula = fit_quietly(GaussianCopulaSynthesizer(metadata), {'t': table})
+    return gwm, copula
+
+
+@pytest.mark.parametrize(
+    'method', ['sample', 'sample_from_conditions', 'sample_remaining_columns']
+)
+def test_sampling_methods_have_sdv_2_signatures(method):
+    ours = inspect.signature(getattr(GWMSynthesizer, method)).parameters
+    sdvs = inspect.signature(getattr(BaseSingleTableSynthesizer, method)).parameters
+    assert [(p.name, p.kind, p.default) for p in ours.values()] == [
+        (p.name, p.kind, p.default) for p in sdvs.values()
+    ]
+
+
+def test_sample_arguments_in_sdv_2_positional_order(fitted_pair, tmp_path):
+    gwm, _ = fitted_pair
+    gwm.reset_sampling()
+    by_keyword = gwm.sample(num_rows=6, main_table_name='t', max_tries_per_batch=5, batch_size=3)
+    gwm.reset_sampling()
+    by_position = gwm.sample(6, 't', 5, 3, str(tmp_path))
+    pd.testing.assert_frame_equal(by_keyword['t'], by_position['t'])
+    assert len(pd.read_csv(tmp_path / 't.csv')) == 6
+    with pytest.raises(ValueError, match="Table 'other' is not present"):
+        gwm.sample(3, 'other')
+
+
+def test_sample_zero_rows_answers_as_sdv(fitted_pair):
+    gwm, copula = fitted_pair
+    ours, sdvs = gwm.sample(0), copula.sample(0)
+    assert list(ours) == list(sdvs) == ['t']
+    pd.testing.assert_frame_equal(ours['t'], sdvs['t'])
+
+
+def test_public_seed(fitted_pair):
+    gwm, _ = fitted_pair
+    gwm.set_random_state(7)
+    first = gwm.sample(50)['t']
+    gwm.set_random_state(7)
+    pd.testing.assert_frame_equal(gwm.sample(50)['t'], first)
+    gwm.set_random_state(8)
+    assert not gwm.sample(50)['t'].equals(first)
+    gwm.reset_sampling()
+    after_reset = gwm.sample(50)['t']
+    gwm.reset_sampling()
+    pd.testing.assert_frame_equal(gwm.sample(50)['t'], after_reset)
+
+    with pytest.raises(SamplingError, match='not been fitted'):
+        GWMSynthesizer(gwm.get_metadata()).set_random_state(7)
+
+
+def escaping_synthesizer():
+    table = small_table()
+    metadata = Metadata.detect_from_dataframes({'../escaped': table})
+    return fit_quietly(GWMSynthesizer(metadata), table)
+
+
+def test_table_name_cannot_write_outside_the_output_folder(tmp_path):
+    synthesizer = escaping_synthesizer()
+    folder = tmp_path / 'out'
+    path = tmp_path / 'model.gwm'
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        synthesizer.save(path, format='gwm')
+
+    loaded = GWMSynthesizer.load(path, allow_pickle=False)
+    known = pd.DataFrame({'c': ['a']})
+    for model in (synthesizer, loaded):
+        for sample in (
+            lambda model=model: model.sample(5, output_folder_path=str(folder)),
+            lambda model=model: model.sample_remaining_columns(
+                known, output_folder_path=str(folder)
+            ),
+        ):
+            with pytest.raises(SynthesizerInputError, match='would be outside that folder'):
+                sample()
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['model.gwm']

@@ -252,7 +252,7 @@ def repeated_synthesis(
                     synthesizer = factory(metadata)
                     synthesizer.fit({table_name: current})
                     # SDV has no public seed setter; this is the one its own sampling uses.
-                    synthesizer._set_random_state(int(rng.integers(2**31)))
+                    synthesizer.set_random_state(int(rng.integers(2**31)))
                     current = synthesizer.sample(len(real))[table_name]
                     records.append(
                         {
