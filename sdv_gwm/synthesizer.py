@@ -8,7 +8,7 @@ from rdt.transformers import FloatFormatter, LabelEncoder, UnixTimestampEncoder
 from sdv.errors import InvalidDataError, InvalidDataTypeError, SynthesizerInputError
 from sdv.single_table.base import BaseSingleTableSynthesizer
 
-from sdv_gwm import persistence
+from sdv_gwm import _compat, persistence
 from sdv_gwm.engine import Mixer
 from sdv_gwm.weights import get_weights
 
@@ -26,11 +26,11 @@ def _rounding_step(transformer):
     RDT rounds to the learned digits, where it learned any (``None`` means the values have too
     many decimals to round), and integer columns to whole numbers in any case.
     """
-    digits = getattr(transformer, '_rounding_digits', None)
+    digits = _compat.rounding_digits(transformer)
     if getattr(transformer, 'learn_rounding_scheme', False) and digits is not None:
         return 10.0**-digits
 
-    return 1.0 if pd.api.types.is_integer_dtype(getattr(transformer, '_dtype', None)) else 0.0
+    return 1.0 if pd.api.types.is_integer_dtype(_compat.learned_dtype(transformer)) else 0.0
 
 
 #: Nanoseconds of the finest unit a datetime format writes, finest first.
@@ -131,8 +131,8 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
 
         self.discrete_donors = None if discrete_donors is None else int(discrete_donors)
         self._returns_frame = False
-        processor = self._data_processor
-        processor._update_transformers_by_sdtypes(
+        _compat.set_default_transformer(
+            self,
             'numerical',
             FloatFormatter(
                 missing_value_replacement=None,
@@ -141,12 +141,13 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
                 enforce_min_max_values=enforce_min_max_values,
             ),
         )
-        processor._update_transformers_by_sdtypes(
+        _compat.set_default_transformer(
+            self,
             'datetime',
             UnixTimestampEncoder(missing_value_replacement=None, missing_value_generation=None),
         )
         for sdtype in DISCRETE_SDTYPES:
-            processor._update_transformers_by_sdtypes(sdtype, LabelEncoder(add_noise=False))
+            _compat.set_default_transformer(self, sdtype, LabelEncoder(add_noise=False))
 
     def _validate_mix_within(self, mix_within):
         if mix_within is None:
@@ -178,10 +179,10 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
     def _as_tables(self, data):
         """Accept a DataFrame or ``{table_name: DataFrame}``; return a private copy as a dict."""
         if isinstance(data, pd.DataFrame):
-            self._returns_frame = True
+            returns_frame = True
             table = data
         elif isinstance(data, dict) and len(data) == 1:
-            self._returns_frame = False
+            returns_frame = False
             ((table_name, table),) = data.items()
             self._validate_table_name(table_name)
             if not isinstance(table, pd.DataFrame):
@@ -197,6 +198,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             )
 
         self._check_table(table)
+        self._returns_frame = returns_frame
         return {self._table_name: table.copy()}
 
     def _check_table(self, table):
@@ -249,6 +251,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             GWMSynthesizer:
                 ``self``, so that ``GWMSynthesizer(metadata).fit(df).sample(n)`` works.
         """
+        self._fitted = False  # as SDV: a fit that fails leaves no fitted model behind
         super().fit(self._as_tables(data))
         return self
 
@@ -276,7 +279,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         (numbers, datetimes and noise-free label codes), so that a condition on it can select
         the training rows that meet it.
         """
-        field_transformers = self._data_processor._hyper_transformer.field_transformers
+        field_transformers = self.get_transformers()
         numeric = np.zeros(len(columns), dtype=bool)
         exact = np.zeros(len(columns), dtype=bool)
         step = np.zeros(len(columns))
@@ -369,33 +372,75 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         )
         return np.where(keep, lower, -np.inf), np.where(keep, upper, np.inf)
 
+    def _transform_conditions(self, condition_df):
+        # SDV groups the transformed conditions with pandas' default ``dropna=True``, which
+        # drops a missing value; infinity, which no fitted column holds, stands for it.
+        transformed = super()._transform_conditions(condition_df)
+        return transformed.fillna(np.inf)
+
+    def _condition_rows(self, conditions):
+        """Select the parents that meet ``conditions``; return them and the values to set.
+
+        Missing values and inherited (exactly coded) columns select the training rows that
+        have the value: mixing them meets it exactly. A value of a mixed column selects the
+        ``ceil(sqrt(m))`` of those ``m`` rows nearest to it (at least 2, ties included; in
+        standard deviations when several) and is set on the mixed rows: within the
+        neighbourhood the moments are kept as in ``sample``, so the other columns follow a
+        nearest-neighbour estimate of their law given the value, with a bias of the order of
+        the neighbourhood's width that vanishes as ``m`` grows. Columns whose coding is not
+        exact are left to SDV's reject sampling.
+        """
+        data = self._model.data
+        mask = np.ones(len(data), dtype=bool)
+        nearest = {}
+        for column, value in conditions.items():
+            index = self._columns.get_loc(column) if column in self._columns else None
+            if index is None or not (self._native[index] or self._model.continuous[index]):
+                continue  # noisy columns: SDV's reject sampling filters the rows
+
+            values = data[:, index]
+            if pd.isna(value) or np.isinf(value):
+                mask &= np.isnan(values)
+            elif self._native[index]:
+                mask &= values == float(value)
+            else:
+                mask &= ~np.isnan(values)
+                nearest[index] = float(value)
+
+        rows = np.flatnonzero(mask)
+        if len(rows) and nearest:
+            columns = list(nearest)
+            targets = np.array([nearest[index] for index in columns])
+            scale = np.nanstd(data[:, columns], axis=0)
+            scale[~(scale > 0)] = 1.0
+            distance = np.sqrt(
+                ((data[np.ix_(rows, columns)] - targets) / scale) ** 2 @ np.ones(len(columns))
+            )
+            count = min(len(rows), max(2, int(np.ceil(np.sqrt(len(rows))))))
+            rows = rows[distance <= np.partition(distance, count - 1)[count - 1]]
+
+        if len(rows) == 0:
+            # SDV passes this phrase through to the user instead of a generic message.
+            raise ValueError(
+                'Unable to sample any rows for the given conditions: no training row has '
+                f'these values together in columns {list(conditions)}.'
+            )
+
+        return rows, nearest
+
     def _sample(self, num_rows, conditions=None):
-        rows = None
-        if conditions:
-            mask = np.ones(len(self._model.data), dtype=bool)
-            for column, value in conditions.items():
-                if column not in self._columns or not self._native[self._columns.get_loc(column)]:
-                    continue  # mixed or noisy columns: SDV's reject sampling filters the rows
-
-                values = self._model.data[:, self._columns.get_loc(column)]
-                mask &= np.isnan(values) if pd.isna(value) else values == float(value)
-
-            rows = np.flatnonzero(mask)
-            if len(rows) == 0:
-                # SDV passes this phrase through to the user instead of a generic message.
-                raise ValueError(
-                    'Unable to sample any rows for the given conditions: no training row has '
-                    f'these values together in columns {list(conditions)}.'
-                )
-
+        rows, fixed = self._condition_rows(conditions) if conditions else (None, {})
         # Redrawing the rows that round back onto a parent conditions on lam away from 0 and
         # 1. For a law that extrapolates those rows lie on both sides of 0 and 1 where u is
         # about 0, so E[u] stays 0; a law on [0, 1] would lose only u > 0 there and shrink
         # more than its theory says, so classic mixup is left as it is.
         extrapolates = self._weights.eps0 + self._weights.eps1 > 0
         reject = self._is_copy if extrapolates else None
-        sampled = self._model.sample(num_rows, rows, reject=reject)
-        return pd.DataFrame(self._shrink_rounded(sampled), columns=self._columns)
+        sampled = self._shrink_rounded(self._model.sample(num_rows, rows, reject=reject))
+        for index, value in fixed.items():
+            sampled[:, index] = value
+
+        return pd.DataFrame(sampled, columns=self._columns)
 
     def _shrink_rounded(self, sampled):
         """Shrink, in place, the columns RDT will round towards their mean (see ``_fit``)."""
@@ -430,12 +475,14 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
     def _check_condition_values(self, conditions):
         """Reject a condition value that no synthetic row can have, naming column and value.
 
-        Categorical and boolean values must occur in the training data; with
-        ``enforce_min_max_values`` numerical values must lie inside the training range.
+        Categorical and boolean values must occur in the training data; numerical values
+        must be numbers and, with ``enforce_min_max_values``, lie inside the training range.
         """
-        field_transformers = self._data_processor._hyper_transformer.field_transformers
+        field_transformers = self.get_transformers()
+        sdtypes = self._get_table_metadata().columns
         for column in conditions.columns:
             transformer = field_transformers.get(column)
+            sdtype = sdtypes.get(column, {}).get('sdtype')
             for value in conditions[column].unique():
                 if isinstance(transformer, LabelEncoder):
                     seen = transformer.categories_to_values
@@ -450,15 +497,22 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
                         f' (and {len(shown) - 10} more)' if len(shown) > 10 else ''
                     )
                     reason = f'it does not occur in the training data. Use one of {allowed}.'
+                elif sdtype != 'numerical' or pd.isna(value):
+                    continue
+                elif isinstance(value, (bool, np.bool_)) or not isinstance(
+                    value, (int, float, np.integer, np.floating)
+                ):
+                    reason = (
+                        f"it is a {type(value).__name__}, but the column has sdtype 'numerical'. "
+                        'Use a number.'
+                    )
                 elif (
                     isinstance(transformer, FloatFormatter)
                     and transformer.enforce_min_max_values
-                    and not pd.isna(value)
-                    and not transformer._min_value <= value <= transformer._max_value
+                    and not (bounds := self._training_min_max(column))[0] <= value <= bounds[1]
                 ):
-                    low, high = _plain(transformer._min_value), _plain(transformer._max_value)
                     reason = (
-                        f'it is outside the training range [{low}, {high}] that '
+                        f'it is outside the training range [{bounds[0]}, {bounds[1]}] that '
                         'enforce_min_max_values keeps.'
                     )
                 else:
@@ -468,6 +522,12 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
                     f"Invalid condition value {_plain(value)!r} for column '{column}': {reason}"
                 )
 
+    def _training_min_max(self, column):
+        """The smallest and largest training value of a numerical column, as Python numbers."""
+        values = self._model.data[:, self._columns.get_loc(column)]
+        low, high = np.nanmin(values), np.nanmax(values)
+        return tuple(int(v) if float(v).is_integer() else float(v) for v in (low, high))
+
     def _validate_conditions(self, conditions):
         super()._validate_conditions(conditions)
         for condition in conditions:
@@ -475,6 +535,10 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
 
     def _validate_known_columns(self, conditions):
         self._validate_fit_before_sample()
+        if conditions.columns.duplicated().any():
+            duplicated = sorted(set(map(str, conditions.columns[conditions.columns.duplicated()])))
+            raise ValueError(f'Duplicate column names in known_columns: {duplicated}.')
+
         super()._validate_known_columns(conditions)
         self._check_condition_values(conditions)
 

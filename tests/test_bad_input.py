@@ -287,6 +287,11 @@ CONDITION_CASES = {
         {'count': 1000},
         r"value 1000 for column 'count': it is outside the training range",
     ),
+    'text for a numerical column': (
+        {'num': '5'},
+        r"value '5' for column 'num': it is a str, but the column has sdtype 'numerical'",
+    ),
+    'boolean for a numerical column': ({'count': True}, r"value True for column 'count'"),
 }
 
 
@@ -300,6 +305,55 @@ def test_conditions_that_cannot_be_met(fitted, case):
         fitted.sample_from_conditions([condition])
 
     assert_unchanged(pd.Series(condition.get_column_values()), before)
+
+
+def test_known_columns_of_the_wrong_type_or_duplicated(fitted):
+    text = pd.DataFrame({'num': ['5', '6']})
+    with pytest.raises(ValueError, match=r"value '5' for column 'num': it is a str"):
+        fitted.sample_remaining_columns(text)
+
+    duplicated = pd.DataFrame([[1.0, 2.0]], columns=['num', 'num'])
+    with pytest.raises(ValueError, match=r"Duplicate column names in known_columns: \['num'\]"):
+        fitted.sample_remaining_columns(duplicated)
+
+    assert_unchanged(text, pd.DataFrame({'num': ['5', '6']}))
+
+
+@pytest.mark.parametrize('missing', [np.nan, None, pd.NaT], ids=repr)
+def test_missing_value_conditions_on_numerical_and_datetime_columns(missing):
+    """As GaussianCopula: the rows come back with the value missing; the rest is mixed."""
+    table = make_table().assign(when=pd.date_range('2020-01-01', periods=N, freq='D'))
+    table.loc[::4, 'num'] = np.nan
+    table.loc[1::4, 'when'] = pd.NaT
+    metadata = make_metadata(when={'sdtype': 'datetime'})
+    synthesizer = GWMSynthesizer(metadata).fit(table)
+
+    for column, other in (('num', 'when'), ('when', 'num')):
+        if missing is pd.NaT and column == 'num':
+            continue
+
+        synthetic = synthesizer.sample_from_conditions([Condition({column: missing}, 30)])
+        assert len(synthetic) == 30 and synthetic[column].isna().all()
+        assert synthetic[other].notna().any()
+
+    known = pd.DataFrame({'num': [missing, np.nan], 'cat': ['a', 'b']})
+    if missing is not pd.NaT:
+        synthetic = synthesizer.sample_remaining_columns(known)
+        assert synthetic['num'].isna().all() and list(synthetic['cat']) == ['a', 'b']
+
+
+def test_failed_refit_leaves_the_synthesizer_not_fitted():
+    """As SDV: a fit that fails leaves no model, and does not flip the output type."""
+    synthesizer = GWMSynthesizer(make_metadata())
+    synthesizer.fit({TABLE: make_table()})
+    with pytest.raises(InvalidDataError, match='at least 2 rows'):
+        synthesizer.fit(make_table().head(1))
+
+    with pytest.raises(SamplingError, match='not been fitted'):
+        synthesizer.sample(5)
+
+    synthesizer.fit({TABLE: make_table()})
+    assert isinstance(synthesizer.sample(5), dict)
 
 
 def test_condition_combination_no_training_row_has():

@@ -277,15 +277,40 @@ def test_rare_category_condition_costs_one_unconditional_draw():
     assert abs(synthetic['x'].mean() - parents.mean()) < 4 * parents.std() / num_rows**0.5
 
 
-def test_numerical_condition_falls_back_to_reject_sampling(fitted, placements):
-    real, _ = placements
-    value = float(real['high_perc'].median())
-    with CountingSample(fitted) as counter:
-        synthetic = fitted.sample_from_conditions([Condition({'high_perc': value}, num_rows=10)])
+def test_numerical_condition_is_met_natively_by_the_nearest_rows():
+    """x = v mixes the ceil(sqrt(n)) rows nearest v: y follows its law given x = v.
 
-    assert len(synthetic) == 10
-    assert (synthetic['high_perc'] == value).all()
-    assert sum(counter.calls) > 10  # rows were drawn and rejected
+    y = x / 2 + N(0, 1): given x = v, E[y] = v / 2 and Var(y) = 1 (unconditionally 2). The
+    k = 45 neighbours span about 0.1 in x, so the bias is about 0.05; their own mean and
+    variance are off by 1/sqrt(k) and sqrt(2/k) at one standard error.
+    """
+    n, num_rows, value = 2000, 4000, 6.0
+    real = make_table(n, seed=3)
+    synthesizer = GWMSynthesizer(table_metadata()).fit(real)
+    with CountingSample(synthesizer) as counter:
+        synthetic = synthesizer.sample_from_conditions(
+            [Condition({'x': value}, num_rows=num_rows)]
+        )
+
+    assert counter.calls == [num_rows]  # one draw: no rejected rows
+    assert len(synthetic) == num_rows and (synthetic['x'] == value).all()
+    k = int(np.ceil(np.sqrt(n)))
+    assert abs(synthetic['y'].mean() - value / 2) < 0.05 + 4 / k**0.5
+    assert abs(synthetic['y'].var() - 1) < 4 * (2 / k) ** 0.5
+    assert synthetic['y'].var() < real['y'].var() / 1.3
+
+
+def test_sample_remaining_columns_with_numerical_values_returns_every_row():
+    real = make_table(500, seed=4)
+    synthesizer = GWMSynthesizer(table_metadata()).fit(real)
+    known = pd.DataFrame({'x': np.linspace(2, 8, 20), 'count': 100 + np.arange(20) * 400})
+    with CountingSample(synthesizer) as counter:
+        synthetic = synthesizer.sample_remaining_columns(known)
+
+    assert counter.calls == [1] * 20  # one row drawn per known row
+    pd.testing.assert_frame_equal(
+        synthetic[['x', 'count']].reset_index(drop=True), known, check_dtype=False
+    )
 
 
 def test_sample_remaining_columns_follows_each_known_row(fitted):

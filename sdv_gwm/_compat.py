@@ -1,0 +1,121 @@
+"""Every private SDV, RDT and sdmetrics name that sdv-gwm uses, in one place.
+
+SDV 2 has no public way to subclass a single-table synthesizer, to set the default
+transformer of an sdtype, or to read what RDT learned about a column's rounding and dtype,
+so sdv-gwm relies on these names. ``PRIVATE`` lists them; ``tests/test_compat.py`` checks
+each on the installed versions and fails naming the one an upgrade removed. Code outside
+this module goes through the accessors below or through the base-class attributes listed
+here (``GWMSynthesizer`` *is* an SDV synthesizer and uses its state as SDV's own
+subclasses do).
+"""
+
+#: ``(owner, name)`` of each private attribute or method used. An owner is an import path
+#: of a class; ``tests/test_compat.py`` builds a fitted instance of each.
+PRIVATE = (
+    # Hooks GWMSynthesizer overrides or calls: SDV's subclass interface.
+    ('sdv.single_table.base.BaseSingleTableSynthesizer', '_fit'),
+    ('sdv.single_table.base.BaseSingleTableSynthesizer', '_sample'),
+    ('sdv.single_table.base.BaseSingleTableSynthesizer', '_validate_conditions'),
+    ('sdv.single_table.base.BaseSingleTableSynthesizer', '_validate_known_columns'),
+    ('sdv.single_table.base.BaseSingleTableSynthesizer', '_validate_fit_before_sample'),
+    ('sdv.single_table.base.BaseSingleTableSynthesizer', '_validate_table_name'),
+    ('sdv.single_table.base.BaseSingleTableSynthesizer', '_get_table_metadata'),
+    ('sdv.single_table.base.BaseSingleTableSynthesizer', '_set_random_state'),
+    # State of an SDV synthesizer that its subclasses share.
+    ('sdv.single_table.base.BaseSingleTableSynthesizer', '_fitted'),
+    ('sdv.single_table.base.BaseSingleTableSynthesizer', '_model'),
+    ('sdv.single_table.base.BaseSingleTableSynthesizer', '_table_name'),
+    ('sdv.single_table.base.BaseSingleTableSynthesizer', '_data_processor'),
+    # The data processor: default transformers by sdtype, and its formatters' rounding.
+    ('sdv.data_processing.data_processor.DataProcessor', '_update_transformers_by_sdtypes'),
+    ('sdv.data_processing.numerical_formatter.NumericalFormatter', '_rounding_digits'),
+    # What RDT's FloatFormatter learned at fit.
+    ('rdt.transformers.numerical.FloatFormatter', '_rounding_digits'),
+    ('rdt.transformers.numerical.FloatFormatter', '_dtype'),
+    # The Faker seed of a PII column, learned from its first values at fit.
+    ('rdt.transformers.pii.anonymizer.AnonymizedFaker', '_faker_random_seed'),
+    # sdmetrics draws the random baseline table of DCRBaselineProtection from this seed.
+    ('sdmetrics.single_table.privacy.dcr_baseline_protection.DCRBaselineProtection', '_seed'),
+)
+
+
+def set_default_transformer(synthesizer, sdtype, transformer):
+    """Make ``transformer`` the one SDV assigns to columns of ``sdtype`` before ``fit``.
+
+    Args:
+        synthesizer (sdv.single_table.base.BaseSingleTableSynthesizer):
+            The unfitted synthesizer.
+        sdtype (str):
+            The sdtype, e.g. ``'numerical'``.
+        transformer (rdt.transformers.BaseTransformer):
+            The transformer to use.
+    """
+    synthesizer._data_processor._update_transformers_by_sdtypes(sdtype, transformer)
+
+
+def rounding_digits(transformer):
+    """Return the decimal digits RDT learned to round a column to (``None``: none learned).
+
+    Args:
+        transformer (rdt.transformers.BaseTransformer):
+            A fitted transformer or SDV formatter.
+
+    Returns:
+        int or None:
+            The digits, or ``None`` if it learned none or has no rounding.
+    """
+    return getattr(transformer, '_rounding_digits', None)
+
+
+def without_rounding(transformers):
+    """Turn off the learned rounding of fitted transformers and formatters, in place.
+
+    Args:
+        transformers (iterable):
+            Transformers and SDV formatters (a copy: these are modified).
+    """
+    for transformer in transformers:
+        if hasattr(transformer, '_rounding_digits'):
+            transformer._rounding_digits = None
+
+
+def learned_dtype(transformer):
+    """Return the dtype a fitted numerical transformer casts its output to, if any.
+
+    Args:
+        transformer (rdt.transformers.BaseTransformer):
+            A fitted transformer.
+
+    Returns:
+        The dtype, or ``None``.
+    """
+    return getattr(transformer, '_dtype', None)
+
+
+def set_faker_seed(transformer, seed):
+    """Give a fitted Faker-based transformer the seed ``reset_randomization`` restarts from.
+
+    Args:
+        transformer (rdt.transformers.BaseTransformer):
+            A fitted transformer; nothing is done unless it uses Faker.
+        seed (int):
+            The seed.
+    """
+    if hasattr(transformer, '_faker_random_seed'):
+        transformer._faker_random_seed = seed
+
+
+def seeded_metric(metric_class, seed):
+    """Return a subclass of an sdmetrics metric whose random baseline uses ``seed``.
+
+    Args:
+        metric_class (type):
+            An sdmetrics metric that draws from a ``_seed`` class attribute.
+        seed (int or None):
+            The seed.
+
+    Returns:
+        type:
+            The subclass; ``metric_class`` is left alone.
+    """
+    return type(f'Seeded{metric_class.__name__}', (metric_class,), {'_seed': seed})
