@@ -5,36 +5,50 @@ A fitted GWM model *is* its training data: sampling mixes training rows. SDV's o
 not be trusted. The ``'gwm'`` format is a zip file that holds only JSON and ``.npy`` arrays
 read with ``allow_pickle=False``:
 
-- ``format.json``: ``{"format": "sdv-gwm", "format_version": 1, "synthesizer":
+- ``format.json``: ``{"format": "sdv-gwm", "format_version": 2, "synthesizer":
   "GWMSynthesizer", "versions": {"sdv-gwm": ..., "sdv": ..., "rdt": ...}, "fitted": bool}``.
 - ``metadata.json``: ``Metadata.to_dict()``.
 - ``parameters.json``: the constructor parameters; a weight law is
   ``{"type": "EpBeta" | "Beta" | "Uniform", **law.get_parameters()}``.
-- ``table.json`` and ``table/*.npy`` (fitted models only): the training table, one entry per
-  column in ``table.json["columns"]`` with its pandas dtype and ``encoding``:
-  ``numpy`` (bool, integer and float columns, stored as they are), ``int64`` (datetimes and
-  timedeltas as their integer view; ``NaT`` is the smallest int64), ``category`` (integer
-  codes and the categories, encoded recursively) or ``object`` (a ``uint8`` code per row,
-  one of ``OBJECT_KINDS``, and one array per kind with the rows of that kind: fixed-width
-  unicode for strings). Pandas extension dtypes (``Int64``, ``boolean``, ``string``...) are
-  stored as ``object`` and cast back. ``table.json`` also says whether ``fit`` got a
-  DataFrame or a ``{table_name: DataFrame}`` and holds the fitted seeds of the columns that
-  are generated rather than mixed (PII and keys), whose real values are not stored.
+- ``table.json`` and ``table/*.npy`` (fitted models only): the training table,
+  ``table.json["num_rows"]`` rows and one entry per column in ``table.json["columns"]`` with
+  its pandas dtype and ``encoding``: ``numpy`` (bool, integer and float columns, stored as
+  they are), ``int64`` (datetimes and timedeltas as their integer view; ``NaT`` is the
+  smallest int64), ``category`` (integer codes and the categories, encoded recursively) or
+  ``object`` (a ``uint8`` code per row, one of ``OBJECT_KINDS``, and one array per kind with
+  the rows of that kind: fixed-width unicode for strings). Pandas extension dtypes
+  (``Int64``, ``boolean``, ``string[pyarrow]``...) are stored as ``object`` and cast back.
+  The columns that are generated rather than mixed (PII and keys) hold stand-ins with the
+  real values' missing and repeated entries (what their generators learn at ``fit``), not
+  the values; ``table.json["generated"]`` holds the seed each generator derived from them.
+  ``table.json`` also says whether ``fit`` got a DataFrame or a ``{table_name: DataFrame}``.
+
+The zip is preceded by a 44-byte pickle that only calls ``refuse_unpickling``, so that
+``sdv.utils.load_synthesizer`` (or any unpickler) given the file says to use
+``GWMSynthesizer.load`` instead of failing with an ``UnpicklingError``; ``load`` never
+unpickles it.
 
 ``load`` checks the format and version, builds ``GWMSynthesizer(metadata, **parameters)``
 and fits it on the stored table. The table is recovered from the fitted model by reversing
 its transformers without rounding; ``save`` checks that the rebuilt model samples exactly the
 same rows as the original after ``reset_sampling`` and refuses to write a file that would
 not.
+
+Loading a file from someone else is bounded in time and memory: before anything is inflated
+the members' names, flags, compression and sizes are checked (in all at most ``max_bytes``,
+JSON members at most ``MAX_JSON_BYTES``, nested at most ``MAX_JSON_DEPTH`` deep), each
+array's header must agree with its size and with ``num_rows``, and a regex in the metadata
+may generate at most ``MAX_REGEX_SIZE`` elements. Any failure is a ``ModelFileError``.
 """
 
 import copy
 import io
 import json
-import pickle
+import re
 import warnings
 import zipfile
 from importlib.metadata import version
+from re import _parser as regex_parser
 
 import numpy as np
 import pandas as pd
@@ -44,22 +58,37 @@ from sdv.errors import SDVVersionWarning, SynthesizerInputError, VersionError
 from sdv.metadata import Metadata
 from sdv.utils import load_synthesizer
 
+from sdv_gwm import _compat
 from sdv_gwm import weights as weight_laws
 
 FORMAT_NAME = 'sdv-gwm'
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 ZIP_MAGIC = b'PK\x03\x04'
+#: The pickle before the zip: ``sdv_gwm.persistence.refuse_unpickling()``, protocol 2.
+PREAMBLE = b'\x80\x02csdv_gwm.persistence\nrefuse_unpickling\n)R.'
 
 #: What a cell of an ``object`` column may hold, in the order of its ``uint8`` code.
 OBJECT_KINDS = ('str', 'int', 'float', 'bool', 'None', 'nan', 'NA', 'NaT')
 KIND_DTYPES = {'str': str, 'int': np.int64, 'float': np.float64, 'bool': np.bool_}
 NULLS = {'None': None, 'nan': np.nan, 'NA': pd.NA, 'NaT': pd.NaT}
 
-#: Fitted state of the generated (PII and key) columns that is restored on load.
-GENERATOR_STATE = ('random_seed', '_faker_random_seed', '_nan_frequency', '_data_cardinality')
-
 #: Rows sampled by ``save`` to check that the file reproduces the model.
 CHECK_ROWS = 100
+
+#: Default bound on what a file may inflate to, and on 8 bytes per cell of its table.
+MAX_BYTES = 2**30
+#: Bounds on a JSON member: size and nesting.
+MAX_JSON_BYTES = 2**22
+MAX_JSON_DEPTH = 32
+#: Bounds on the regexes in the metadata: length, and elements generated for one string.
+MAX_REGEX_LENGTH = 1000
+MAX_REGEX_SIZE = 10_000
+#: Zip flags a file may have: the compression level (bits 1-2), a trailing data descriptor
+#: (bit 3) and UTF-8 names (bit 11); encryption and patched data are refused.
+ALLOWED_FLAGS = 0x080E
+JSON_MEMBERS = ('format.json', 'metadata.json', 'parameters.json', 'table.json')
+ARRAY_MEMBER = re.compile(r'table/(\d{1,6}(\.[a-zA-Z]{1,10}){0,8})\.npy')
+ARRAY_KINDS = 'biufUMm'
 
 TRAINING_ROWS_WARNING = (
     "'{path}' holds the {num_rows} training rows of the model in clear (a GWM model is its "
@@ -69,6 +98,18 @@ TRAINING_ROWS_WARNING = (
 
 class ModelFileError(SynthesizerInputError, ValueError):
     """A file that is not a readable GWMSynthesizer model (corrupt, truncated or foreign)."""
+
+
+def refuse_unpickling():
+    """Raise: what unpickling a ``'gwm'`` file runs (its preamble), e.g. in ``load_synthesizer``.
+
+    Raises:
+        ModelFileError: Always, saying to use ``GWMSynthesizer.load``.
+    """
+    raise ModelFileError(
+        f"This is a '{FORMAT_NAME}' model file (format='gwm'), not a pickle: load it with "
+        'sdv_gwm.GWMSynthesizer.load(filepath) (or sdv.single_table.GWMSynthesizer.load).'
+    )
 
 
 def warn_training_rows(synthesizer, filepath):
@@ -106,6 +147,26 @@ def _object_kind(value):
     raise TypeError(f'values of type {type(value).__name__} are not supported')
 
 
+def _dtype_name(dtype):
+    """The name ``astype`` takes back to ``dtype`` (``string[pyarrow]``, not ``string``)."""
+    if isinstance(dtype, pd.StringDtype):
+        return f'string[{dtype.storage}]'
+
+    return str(dtype)
+
+
+def _extension_dtype(name):
+    """Parse a stored extension dtype; refuse numpy dtypes, whose size a file could set."""
+    dtype = pd.api.types.pandas_dtype(name)
+    if dtype != np.dtype('O') and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
+        raise ValueError(f'dtype {name!r} is not an extension dtype')
+
+    if isinstance(dtype, pd.CategoricalDtype):
+        raise ValueError('categorical dtypes are stored with the category encoding')
+
+    return dtype
+
+
 def _encode(values, key, arrays):
     """Store a column in ``arrays`` under keys starting with ``key``; return its schema."""
     dtype = values.dtype
@@ -135,37 +196,55 @@ def _encode(values, key, arrays):
 
             arrays[f'{key}.{kind}'] = stored
 
-    return {'encoding': 'object', 'dtype': str(dtype)}
+    return {'encoding': 'object', 'dtype': _dtype_name(dtype)}
 
 
-def _decode(schema, key, arrays):
-    """Rebuild the column that ``_encode`` stored; the inverse of ``_encode``."""
+def _decode(schema, key, arrays, num_rows):
+    """Rebuild the column that ``_encode`` stored; the inverse of ``_encode``.
+
+    ``num_rows`` is the length the column must have (``None``: any, for categories).
+    """
     encoding = schema['encoding']
+    codes = arrays[key]
+    if num_rows is not None and len(codes) != num_rows:
+        raise ValueError(f'column {key} has {len(codes)} values, not {num_rows}')
+
     if encoding == 'category':
-        categories = _decode(schema['categories'], f'{key}.categories', arrays)
-        dtype = pd.CategoricalDtype(categories, ordered=schema['ordered'])
-        return pd.Series(pd.Categorical.from_codes(arrays[key], dtype=dtype))
+        categories = _decode(schema['categories'], f'{key}.categories', arrays, None)
+        dtype = pd.CategoricalDtype(categories, ordered=bool(schema['ordered']))
+        return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype))
 
     if encoding == 'numpy':
-        return pd.Series(arrays[key].astype(schema['dtype'], copy=False))
+        if np.dtype(schema['dtype']) != codes.dtype:
+            raise ValueError(f'column {key} is not of dtype {schema["dtype"]!r}')
+
+        return pd.Series(codes)
 
     if encoding == 'int64':
-        return pd.Series(arrays[key].view(schema['dtype']))
+        dtype = np.dtype(schema['dtype'])
+        if dtype.kind not in 'mM' or dtype.itemsize != 8 or codes.dtype != np.int64:
+            raise ValueError(f'column {key} is not a datetime or timedelta')
 
-    if encoding != 'object':
+        return pd.Series(codes.view(dtype))
+
+    if encoding != 'object' or codes.dtype != np.uint8:
         raise ValueError(f'unknown column encoding {encoding!r}')
 
-    codes = arrays[key]
+    dtype = _extension_dtype(schema['dtype'])
     cells = np.empty(len(codes), dtype=object)
     for code, kind in enumerate(OBJECT_KINDS):
         rows = codes == code
         if kind in NULLS:
             cells[rows] = NULLS[kind]
         elif rows.any():
-            cells[rows] = arrays[f'{key}.{kind}'].tolist()
+            values = arrays[f'{key}.{kind}']
+            if len(values) != rows.sum() or values.dtype.kind != np.dtype(KIND_DTYPES[kind]).kind:
+                raise ValueError(f'column {key} has a wrong number or type of {kind} values')
+
+            cells[rows] = values.tolist()
 
     series = pd.Series(cells, dtype=object)
-    return series if schema['dtype'] == 'object' else series.astype(schema['dtype'])
+    return series if dtype == np.dtype('O') else series.astype(dtype)
 
 
 def _encode_weights(weights):
@@ -188,34 +267,51 @@ def _decode_weights(weights):
 
 def _generators(synthesizer):
     """The fitted transformers whose columns are generated, not mixed, by column."""
-    transformers = synthesizer._data_processor._hyper_transformer.field_transformers
     return {
         column: transformer
-        for column, transformer in transformers.items()
+        for column, transformer in synthesizer.get_transformers().items()
         if isinstance(column, str)
         and transformer is not None
         and not transformer.get_output_columns()
     }
 
 
+def _stand_in(codes, dtype):
+    """A column with the missing and repeated entries of ``codes`` (``-1``: missing)."""
+    missing = codes < 0
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        values = pd.Series(codes, dtype=float).mask(missing)
+    else:
+        values = pd.Series([f'v{code}' for code in codes], dtype=object).mask(missing, None)
+
+    try:
+        return values.astype(dtype)
+    except (TypeError, ValueError):  # e.g. an integer column SDV learned as such, with NaN
+        return values
+
+
 def _training_table(synthesizer):
     """Recover the training table by reversing the fitted transformers without rounding.
 
-    The mixed columns come back exactly; generated columns (PII, keys) get fresh values from
-    their generators. The transformers of the synthesizer are left untouched.
+    The mixed columns come back exactly; generated columns (PII, keys) get stand-ins with the
+    missing and repeated entries of their training values (``_stand_in``). The transformers
+    of the synthesizer are left untouched.
     """
-    processor = copy.deepcopy(synthesizer._data_processor)
-    transformers = processor._hyper_transformer.field_transformers.values()
-    for formatter in [*processor.formatters.values(), *transformers]:
-        if hasattr(formatter, '_rounding_digits'):
-            formatter._rounding_digits = None
-
+    # One deepcopy: the copied transformers are the copied processor's.
+    processor, transformers = copy.deepcopy(
+        (synthesizer._data_processor, synthesizer.get_transformers())
+    )
+    _compat.without_rounding([*processor.formatters.values(), *transformers.values()])
     model = synthesizer._model
     table = processor.reverse_transform(pd.DataFrame(model.data, columns=synthesizer._columns))
-    return table[list(synthesizer._get_table_metadata().columns)]
+    table = table[list(synthesizer._get_table_metadata().columns)]
+    for column, codes in synthesizer._generated_codes.items():
+        table[column] = _stand_in(codes, table[column].dtype)
+
+    return table
 
 
-def _rebuild(cls, metadata, parameters, table, as_frame, generators):
+def _rebuild(cls, metadata, parameters, table, as_frame, generated):
     synthesizer = cls(metadata, **parameters)
     if table is None:
         return synthesizer
@@ -225,8 +321,10 @@ def _rebuild(cls, metadata, parameters, table, as_frame, generators):
         synthesizer.fit(table if as_frame else {synthesizer._table_name: table})
 
     for column, transformer in _generators(synthesizer).items():
-        for name, value in generators.get(column, {}).items():
-            setattr(transformer, name, value)
+        seed = int(generated[column]['random_seed'])
+        transformer.random_seed = seed
+        # RDT seeds Faker with the same hash of the first values as the transformer.
+        _compat.set_faker_seed(transformer, seed)
 
     synthesizer.reset_sampling()
     return synthesizer
@@ -260,8 +358,9 @@ def save(synthesizer, filepath):
             The file to write.
 
     Raises:
-        SynthesizerInputError: If the synthesizer has constraints, or if a model rebuilt
-            from the file would not sample the same rows.
+        SynthesizerInputError: If the synthesizer has constraints, if a model rebuilt from
+            the file would not sample the same rows, or if the file would be larger than
+            ``load`` reads by default (``MAX_BYTES``).
     """
     if synthesizer.get_constraints():
         raise SynthesizerInputError(
@@ -288,16 +387,16 @@ def save(synthesizer, filepath):
 
             columns.append({'name': column, **schema})
 
-        generators = {
-            column: {name: getattr(transformer, name) for name in GENERATOR_STATE}
+        generated = {
+            column: {'random_seed': int(transformer.random_seed)}
             for column, transformer in _generators(synthesizer).items()
         }
-        generators = json.loads(json.dumps(generators, default=float))
         as_frame = synthesizer._returns_frame
         members['table.json'] = {
             'as_frame': as_frame,
+            'num_rows': len(table),
             'columns': columns,
-            'generators': generators,
+            'generated': generated,
         }
         rebuilt = _rebuild(
             type(synthesizer),
@@ -305,9 +404,17 @@ def save(synthesizer, filepath):
             {**parameters, 'weights': _decode_weights(parameters['weights'])},
             table,
             as_frame,
-            generators,
+            generated,
         )
         _check_reproduces(synthesizer, rebuilt, filepath)
+        inflated = sum(array.nbytes for array in arrays.values())
+        if max(inflated, 8 * table.size) > MAX_BYTES:
+            raise SynthesizerInputError(
+                f"Cannot save to '{filepath}' in the 'gwm' format: the table takes "
+                f'{max(inflated, 8 * table.size)} bytes, more than load reads by default '
+                f"({MAX_BYTES}). Use save(filepath, format='pickle')."
+            )
+
         warn_training_rows(synthesizer, filepath)
 
     members['format.json'] = {
@@ -317,64 +424,200 @@ def save(synthesizer, filepath):
         'versions': _versions(),
         'fitted': bool(synthesizer._fitted),
     }
-    with zipfile.ZipFile(filepath, 'w', compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, content in members.items():
-            archive.writestr(name, json.dumps(content, indent=1))
+    with open(filepath, 'wb') as file:
+        file.write(PREAMBLE)
+        with zipfile.ZipFile(file, 'w', compression=zipfile.ZIP_DEFLATED) as archive:
+            for name, content in members.items():
+                archive.writestr(name, json.dumps(content, indent=1))
 
-        for key, array in arrays.items():
-            buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, array, allow_pickle=False)
-            archive.writestr(f'table/{key}.npy', buffer.getvalue())
+            for key, array in arrays.items():
+                buffer = io.BytesIO()
+                np.lib.format.write_array(buffer, array, allow_pickle=False)
+                archive.writestr(f'table/{key}.npy', buffer.getvalue())
 
 
-def _read(filepath, cls):
+def _check_members(archive, max_bytes):
+    """Check names, flags, compression and sizes of the members before inflating any."""
+    infos = archive.infolist()
+    names = [info.filename for info in infos]
+    if len(set(names)) != len(names):
+        raise ValueError('it has duplicate members')
+
+    for info in infos:
+        if info.filename not in JSON_MEMBERS and not ARRAY_MEMBER.fullmatch(info.filename):
+            raise ValueError(f'unexpected member {info.filename[:100]!r}')
+
+        if info.flag_bits & ~ALLOWED_FLAGS:
+            raise ValueError(f'member {info.filename!r} has unsupported zip flags')
+
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise ValueError(f'member {info.filename!r} has an unsupported compression')
+
+        if info.filename in JSON_MEMBERS and info.file_size > MAX_JSON_BYTES:
+            raise ValueError(f'member {info.filename!r} is larger than {MAX_JSON_BYTES} bytes')
+
+    inflated = sum(info.file_size for info in infos)
+    if inflated > max_bytes:
+        raise ValueError(f'it inflates to {inflated} bytes, more than max_bytes={max_bytes}')
+
+
+def _check_depth(value):
+    """Raise if a parsed JSON value nests deeper than ``MAX_JSON_DEPTH``."""
+    pending = [(value, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f'JSON nested deeper than {MAX_JSON_DEPTH}')
+
+        children = value.values() if isinstance(value, dict) else value
+        if isinstance(value, (dict, list)):
+            pending.extend((child, depth + 1) for child in children)
+
+
+def _read_json(archive, name, kind=dict):
+    """Read a JSON member (already size-checked) that must be a ``kind``."""
+    value = json.loads(archive.read(name))
+    _check_depth(value)
+    if not isinstance(value, kind):
+        raise ValueError(f'{name} holds a {type(value).__name__}, not a {kind.__name__}')
+
+    return value
+
+
+def _regex_size(parsed, max_repeat=16):
+    """Elements RDT's ``strings_from_regex`` builds for one string of a parsed regex."""
+    size = 0
+    for opcode, argument in parsed:
+        name = str(opcode)
+        if name in ('MAX_REPEAT', 'MIN_REPEAT', 'POSSESSIVE_REPEAT'):
+            low, high, inner = argument
+            count = max_repeat if high == regex_parser.MAXREPEAT else high
+            size += max(count, low, 1) * _regex_size(inner, max_repeat)
+        elif name == 'SUBPATTERN':
+            size += _regex_size(argument[-1], max_repeat)
+        elif name == 'BRANCH':
+            size += sum(_regex_size(branch, max_repeat) for branch in argument[1])
+        else:
+            size += 1
+
+        if size > MAX_REGEX_SIZE:
+            break
+
+    return size
+
+
+def _check_regexes(metadata):
+    """Refuse regexes that would take RDT long or much memory to set up (checked first)."""
+    pending = [metadata]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            regex = value.get('regex_format')
+            if regex is not None:
+                if not isinstance(regex, str) or len(regex) > MAX_REGEX_LENGTH:
+                    raise ValueError(f'regex_format longer than {MAX_REGEX_LENGTH} characters')
+
+                if _regex_size(regex_parser.parse(regex)) > MAX_REGEX_SIZE:
+                    raise ValueError(
+                        f'regex_format {regex[:50]!r} generates strings of more than '
+                        f'{MAX_REGEX_SIZE} elements'
+                    )
+
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+
+
+def _read_array(archive, info, num_rows):
+    """Read an ``.npy`` member whose header must agree with its size and with the table."""
+    with archive.open(info) as member:
+        major, _ = np.lib.format.read_magic(member)
+        read_header = {
+            1: np.lib.format.read_array_header_1_0,
+            2: np.lib.format.read_array_header_2_0,
+        }.get(major)
+        if read_header is None:
+            raise ValueError(f'{info.filename} has npy format version {major}')
+
+        shape, fortran_order, dtype = read_header(member)
+        if (
+            dtype.kind not in ARRAY_KINDS
+            or dtype.hasobject
+            or dtype.fields is not None
+            or dtype.subdtype is not None
+            or fortran_order
+            or len(shape) != 1
+            or not 0 <= shape[0] <= num_rows
+        ):
+            raise ValueError(f'{info.filename} is not a column of at most {num_rows} values')
+
+        nbytes = shape[0] * dtype.itemsize
+        if member.tell() + nbytes != info.file_size:
+            raise ValueError(f'the header of {info.filename} disagrees with its size')
+
+        return np.frombuffer(member.read(nbytes), dtype=dtype).copy()
+
+
+def _read(filepath, cls, max_bytes):
     """Read a ``'gwm'`` file; raise ``VersionError`` or a bare error the caller wraps."""
     with zipfile.ZipFile(filepath) as archive:
-        header = json.loads(archive.read('format.json'))
+        _check_members(archive, max_bytes)
+        header = _read_json(archive, 'format.json')
         if header.get('format') != FORMAT_NAME:
-            raise ValueError(f'format {header.get("format")!r} is not {FORMAT_NAME!r}')
+            raise ValueError(f'format {str(header.get("format"))[:50]!r} is not {FORMAT_NAME!r}')
 
-        if header['format_version'] != FORMAT_VERSION:
+        if header.get('format_version') != FORMAT_VERSION:
             raise VersionError(
-                f"'{filepath}' is in {FORMAT_NAME} format version {header['format_version']}, "
-                f'but this sdv-gwm {_versions()["sdv-gwm"]} reads format version '
-                f'{FORMAT_VERSION} only.'
+                f"'{filepath}' is in {FORMAT_NAME} format version "
+                f'{str(header.get("format_version"))[:20]}, but this sdv-gwm '
+                f'{_versions()["sdv-gwm"]} reads format version {FORMAT_VERSION} only.'
             )
 
         if header['synthesizer'] != cls.__name__:
-            raise ValueError(f'it holds a {header["synthesizer"]}, not a {cls.__name__}')
+            raise ValueError(f'it holds a {str(header["synthesizer"])[:50]}, not a {cls.__name__}')
 
-        metadata = Metadata.load_from_dict(json.loads(archive.read('metadata.json')))
-        parameters = json.loads(archive.read('parameters.json'))
+        if not isinstance(header['versions'], dict) or not isinstance(header['fitted'], bool):
+            raise ValueError('format.json is malformed')
+
+        metadata_dict = _read_json(archive, 'metadata.json')
+        _check_regexes(metadata_dict)
+        metadata = Metadata.load_from_dict(metadata_dict)
+        parameters = _read_json(archive, 'parameters.json')
         parameters['weights'] = _decode_weights(parameters['weights'])
         if not header['fitted']:
             return header, cls(metadata, **parameters)
 
-        table_info = json.loads(archive.read('table.json'))
-        arrays = {}
-        for name in archive.namelist():
-            if name.startswith('table/') and name.endswith('.npy'):
-                with archive.open(name) as member:
-                    buffer = io.BytesIO(member.read())
+        table_info = _read_json(archive, 'table.json')
+        num_rows, columns = table_info['num_rows'], table_info['columns']
+        if not isinstance(num_rows, int) or not isinstance(columns, list) or num_rows < 0:
+            raise ValueError('table.json is malformed')
 
-                arrays[name[len('table/') : -len('.npy')]] = np.lib.format.read_array(
-                    buffer, allow_pickle=False
-                )
+        if 8 * num_rows * len(columns) > max_bytes:
+            raise ValueError(
+                f'its table of {num_rows} rows and {len(columns)} columns takes more than '
+                f'max_bytes={max_bytes}'
+            )
+
+        arrays = {
+            ARRAY_MEMBER.fullmatch(info.filename).group(1): _read_array(archive, info, num_rows)
+            for info in archive.infolist()
+            if info.filename not in JSON_MEMBERS
+        }
 
     table = pd.DataFrame(
         {
-            column['name']: _decode(column, str(index), arrays)
-            for index, column in enumerate(table_info['columns'])
+            str(column['name']): _decode(column, str(index), arrays, num_rows)
+            for index, column in enumerate(columns)
         }
     )
     synthesizer = _rebuild(
-        cls, metadata, parameters, table, table_info['as_frame'], table_info['generators']
+        cls, metadata, parameters, table, table_info['as_frame'], table_info['generated']
     )
     return header, synthesizer
 
 
-def load(filepath, cls, allow_pickle=True):
-    """Load a synthesizer saved in either format, telling them apart by the zip signature.
+def load(filepath, cls, allow_pickle=True, max_bytes=MAX_BYTES):
+    """Load a synthesizer saved in either format, telling them apart by their first bytes.
 
     Args:
         filepath (str or pathlib.Path):
@@ -385,25 +628,33 @@ def load(filepath, cls, allow_pickle=True):
             Whether a file that is not in the ``'gwm'`` format may be loaded with SDV's
             ``load_synthesizer`` (``cloudpickle``, which runs code from the file). Defaults to
             ``True``; pass ``False`` for a file that is not trusted.
+        max_bytes (int):
+            The most a ``'gwm'`` file may inflate to, and 8 times its table's cells. Loading
+            takes a few times this in memory at most. Defaults to ``MAX_BYTES`` (1 GiB).
 
     Returns:
         The synthesizer; a fitted one samples as the saved one did after ``reset_sampling``.
 
     Raises:
-        ModelFileError: If the file is corrupt, truncated, or holds another kind of object.
+        ModelFileError: If the file is corrupt, truncated, too large, or holds another kind of
+            object.
         sdv.errors.VersionError: If the file is in another version of the ``'gwm'`` format.
     """
-    with open(filepath, 'rb') as file:
-        is_zip = file.read(len(ZIP_MAGIC)) == ZIP_MAGIC
+    try:
+        with open(filepath, 'rb') as file:
+            start = file.read(len(PREAMBLE) + len(ZIP_MAGIC))
+    except OSError as error:
+        raise ModelFileError(f"Cannot read '{filepath}': {error}") from error
 
-    if is_zip:
+    if start.startswith((PREAMBLE + ZIP_MAGIC, ZIP_MAGIC)):
         try:
-            header, synthesizer = _read(filepath, cls)
-        except VersionError:
+            header, synthesizer = _read(filepath, cls, max_bytes)
+        except (VersionError, ModelFileError):
             raise
-        except (zipfile.BadZipFile, KeyError, TypeError, ValueError, EOFError) as error:
+        except Exception as error:  # a file from anywhere: whatever fails, it is the file
             raise ModelFileError(
-                f"'{filepath}' is not a valid {FORMAT_NAME} model file: {error}"
+                f"'{filepath}' is not a valid {FORMAT_NAME} model file: "
+                f'{type(error).__name__}: {str(error)[:500]}'
             ) from error
 
         saved = header['versions']
@@ -424,9 +675,10 @@ def load(filepath, cls, allow_pickle=True):
 
     try:
         synthesizer = load_synthesizer(filepath)
-    except (pickle.UnpicklingError, EOFError) as error:
+    except Exception as error:  # a damaged pickle can fail in any way
         raise ModelFileError(
-            f"'{filepath}' is neither a {FORMAT_NAME} model file nor a readable pickle: {error}"
+            f"'{filepath}' is neither a {FORMAT_NAME} model file nor a readable pickle: "
+            f'{type(error).__name__}: {str(error)[:500]}'
         ) from error
 
     if not isinstance(synthesizer, cls):

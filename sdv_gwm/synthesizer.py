@@ -255,6 +255,28 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         super().fit(self._as_tables(data))
         return self
 
+    def preprocess(self, data):
+        """Transform the raw table to the numerical space mixing works in, as SDV does.
+
+        Args:
+            data (dict[str, pandas.DataFrame]):
+                ``{table_name: table}``.
+
+        Returns:
+            dict[str, pandas.DataFrame]:
+                ``{table_name: transformed table}``.
+        """
+        processed = super().preprocess(data)
+        # What the generators (PII, keys) learned from: missing and repeated entries. Kept
+        # for the 'gwm' file, which stores stand-ins with them instead of the real values.
+        table = data[self._table_name] if isinstance(data, dict) else data
+        self._generated_codes = {
+            column: pd.factorize(table[column])[0]
+            for column, transformer in self.get_transformers().items()
+            if column in table and transformer is not None and not transformer.get_output_columns()
+        }
+        return processed
+
     def fit_processed_data(self, processed_data):
         """Fit to data already transformed by ``preprocess``.
 
