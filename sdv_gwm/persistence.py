@@ -44,6 +44,7 @@ may generate at most ``MAX_REGEX_SIZE`` elements. Any failure is a ``ModelFileEr
 import copy
 import io
 import json
+import os
 import re
 import warnings
 import zipfile
@@ -86,6 +87,8 @@ MAX_REGEX_SIZE = 10_000
 #: Zip flags a file may have: the compression level (bits 1-2), a trailing data descriptor
 #: (bit 3) and UTF-8 names (bit 11); encryption and patched data are refused.
 ALLOWED_FLAGS = 0x080E
+#: Deflate inflates at most about 1032 bytes per compressed byte.
+MAX_DEFLATE_RATIO = 1100
 JSON_MEMBERS = ('format.json', 'metadata.json', 'parameters.json', 'table.json')
 ARRAY_MEMBER = re.compile(r'table/(\d{1,6}(\.[a-zA-Z]{1,10}){0,8})\.npy')
 ARRAY_KINDS = 'biufUMm'
@@ -436,8 +439,13 @@ def save(synthesizer, filepath):
                 archive.writestr(f'table/{key}.npy', buffer.getvalue())
 
 
-def _check_members(archive, max_bytes):
-    """Check names, flags, compression and sizes of the members before inflating any."""
+def _check_members(archive, max_bytes, file_size):
+    """Check names, flags, compression and sizes of the members before inflating any.
+
+    The sizes a member declares must be possible: its compressed bytes inside the file, and
+    at most ``MAX_DEFLATE_RATIO`` times as many inflated (deflate's own limit) or as many
+    stored; reading then allocates no more than the file can really inflate to.
+    """
     infos = archive.infolist()
     names = [info.filename for info in infos]
     if len(set(names)) != len(names):
@@ -452,6 +460,10 @@ def _check_members(archive, max_bytes):
 
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise ValueError(f'member {info.filename!r} has an unsupported compression')
+
+        ratio = 1 if info.compress_type == zipfile.ZIP_STORED else MAX_DEFLATE_RATIO
+        if info.compress_size > file_size or info.file_size > ratio * info.compress_size + 64:
+            raise ValueError(f'member {info.filename!r} declares impossible sizes')
 
         if info.filename in JSON_MEMBERS and info.file_size > MAX_JSON_BYTES:
             raise ValueError(f'member {info.filename!r} is larger than {MAX_JSON_BYTES} bytes')
@@ -561,7 +573,7 @@ def _read_array(archive, info, num_rows):
 def _read(filepath, cls, max_bytes):
     """Read a ``'gwm'`` file; raise ``VersionError`` or a bare error the caller wraps."""
     with zipfile.ZipFile(filepath) as archive:
-        _check_members(archive, max_bytes)
+        _check_members(archive, max_bytes, os.path.getsize(filepath))
         header = _read_json(archive, 'format.json')
         if header.get('format') != FORMAT_NAME:
             raise ValueError(f'format {str(header.get("format"))[:50]!r} is not {FORMAT_NAME!r}')

@@ -724,7 +724,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             )
 
     @classmethod
-    def load(cls, filepath, allow_pickle=True):
+    def load(cls, filepath, allow_pickle=True, max_bytes=persistence.MAX_BYTES):
         """Load a synthesizer written by ``save`` in either format (told apart by its header).
 
         Args:
@@ -733,6 +733,9 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             allow_pickle (bool):
                 Whether a ``'pickle'`` file may be loaded. Defaults to ``True``; pass ``False``
                 for a file that is not trusted: only the ``'gwm'`` format is read then.
+            max_bytes (int):
+                The most a ``'gwm'`` file may inflate to (and 8 times its table's cells):
+                loading it takes a few times this in memory at most. Defaults to 1 GiB.
 
         Returns:
             GWMSynthesizer:
@@ -740,9 +743,10 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
                 ``reset_sampling``.
 
         Raises:
-            sdv_gwm.persistence.ModelFileError: If the file is corrupt, truncated, not allowed
-                or holds another synthesizer.
+            sdv_gwm.persistence.ModelFileError: If the file is corrupt, truncated, too large,
+                not allowed or holds another synthesizer; whatever the file holds, loading
+                raises nothing else (but ``VersionError``).
             sdv.errors.VersionError: If the file is in another version of the ``'gwm'``
                 format.
         """
-        return persistence.load(filepath, cls, allow_pickle)
+        return persistence.load(filepath, cls, allow_pickle, max_bytes)

@@ -245,3 +245,65 @@ def test_save_and_load_leave_the_callers_table_alone(tmp_path):
     save_quietly(synthesizer, tmp_path / 'model.gwm', format='gwm')
     GWMSynthesizer.load(tmp_path / 'model.gwm').sample(10)
     pd.testing.assert_frame_equal(table, before)
+
+
+# --- Generated columns, dtypes and SDV's loader ---------------------------------------------
+
+
+def keyed_table(num_rows=60):
+    rng = np.random.default_rng(1)
+    return pd.DataFrame(
+        {
+            'id': [f'ID_{k:04d}' for k in range(num_rows)],
+            'x': rng.normal(size=num_rows),
+            'email': [f'user{k % 20}@example.org' if k % 7 else None for k in range(num_rows)],
+            'label': pd.array(rng.choice(['a', 'b', None], num_rows), dtype='string[pyarrow]'),
+        }
+    )
+
+
+@pytest.fixture(scope='module')
+def keyed():
+    table = keyed_table()
+    metadata = Metadata.detect_from_dataframes({'keyed': table})
+    metadata.update_column('id', table_name='keyed', sdtype='id', regex_format='ID_[0-9]{4}')
+    metadata.set_primary_key('id', table_name='keyed')
+    metadata.update_column('email', table_name='keyed', sdtype='email', pii=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        return GWMSynthesizer(metadata).fit(table), table
+
+
+def test_regex_id_and_pii_columns_round_trip_without_their_values(keyed, tmp_path):
+    synthesizer, table = keyed
+    path = tmp_path / 'keyed.gwm'
+    save_quietly(synthesizer, path, format='gwm')  # crashed on '_faker_random_seed' before
+    loaded = GWMSynthesizer.load(path, allow_pickle=False)
+
+    synthesizer.reset_sampling()
+    expected = synthesizer.sample(100)
+    pd.testing.assert_frame_equal(expected, loaded.sample(100))
+    assert expected['id'].str.fullmatch(r'ID_\d{4}').all() and expected['id'].is_unique
+    content = zipfile.ZipFile(path)
+    stored = b''.join(content.read(name) for name in content.namelist())
+    for value in ('ID_0003', 'user3@example.org'):  # neither the keys nor the PII values
+        assert value.encode('utf-32-le') not in stored and value.encode() not in stored
+
+
+def test_string_pyarrow_comes_back_as_string_pyarrow(keyed, tmp_path):
+    synthesizer, _ = keyed
+    path = tmp_path / 'keyed.gwm'
+    save_quietly(synthesizer, path, format='gwm')
+    assert synthesizer.sample(5)['label'].dtype == 'string[pyarrow]'
+    assert GWMSynthesizer.load(path).sample(5)['label'].dtype == 'string[pyarrow]'
+
+
+def test_sdv_load_synthesizer_on_a_gwm_file_points_to_gwm_load(fitted, tmp_path):
+    synthesizer, _ = fitted
+    path = tmp_path / 'model.gwm'
+    save_quietly(synthesizer, path, format='gwm')
+    with pytest.raises(ModelFileError, match=r'not a pickle: load it with .*GWMSynthesizer.load'):
+        load_synthesizer(path)
+
+    with pytest.raises(ModelFileError, match='not a pickle'):
+        pickle.loads(path.read_bytes())
