@@ -14,7 +14,7 @@ subclasses do).
 PRIVATE = (
     # Hooks GWMSynthesizer overrides or calls: SDV's subclass interface.
     ('sdv.single_table.base.BaseSingleTableSynthesizer', '_fit'),
-    ('sdv.single_table.base.BaseSingleTableSynthesizer', '_sample'),
+    ('sdv.single_table.base.BaseSingleTableSynthesizer', '_transform_conditions'),
     ('sdv.single_table.base.BaseSingleTableSynthesizer', '_validate_conditions'),
     ('sdv.single_table.base.BaseSingleTableSynthesizer', '_validate_known_columns'),
     ('sdv.single_table.base.BaseSingleTableSynthesizer', '_validate_fit_before_sample'),
@@ -34,6 +34,8 @@ PRIVATE = (
     ('rdt.transformers.numerical.FloatFormatter', '_dtype'),
     # The Faker seed of a PII column, learned from its first values at fit.
     ('rdt.transformers.pii.anonymizer.AnonymizedFaker', '_faker_random_seed'),
+    # The console summary of an sdmetrics report, reused by sdv_gwm's own report.
+    ('sdmetrics.reports.base_report.BaseReport', '_print_results'),
     # sdmetrics draws the random baseline table of DCRBaselineProtection from this seed.
     ('sdmetrics.single_table.privacy.dcr_baseline_protection.DCRBaselineProtection', '_seed'),
 )

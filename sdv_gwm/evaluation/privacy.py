@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from sdmetrics.single_table import DCRBaselineProtection, DCROverfittingProtection
 
+from sdv_gwm import _compat
 from sdv_gwm.evaluation.report import _table_metadata
 
 
@@ -103,9 +104,7 @@ def privacy_scores(
         table_name=None,
     )
     # sdmetrics draws its random baseline table from a class attribute seed.
-    baseline_metric = type('SeededDCRBaselineProtection', (DCRBaselineProtection,), {})
-    baseline_metric._seed = random_state
-    baseline = baseline_metric.compute(
+    baseline = _compat.seeded_metric(DCRBaselineProtection, random_state).compute(
         real_data=real_train.reset_index(drop=True),
         synthetic_data=scored,
         metadata=table_metadata,
