@@ -16,6 +16,10 @@ from sdv_gwm.weights import get_weights
 #: inherited instead of mixed (binary and other low-cardinality numerical columns).
 MAX_ROUNDING_SHARE = 0.1
 
+#: Largest ``discrete_donors``: sharing ``s = 1 / 102`` already makes discrete columns almost
+#: independent, and sampling holds ``d + 2`` candidate rows per synthetic row.
+MAX_DISCRETE_DONORS = 100
+
 #: sdtypes whose columns ``mix_within`` accepts: they are inherited, never mixed.
 DISCRETE_SDTYPES = ('categorical', 'boolean')
 
@@ -57,6 +61,26 @@ def _check_count(name, value, alternative='', minimum=1):
         )
 
 
+def _float_overflow(values):
+    """Return an integer of ``values`` whose float64 rounding leaves its dtype's range, if any.
+
+    Near the int64 and uint64 limits float64 rounds up to ``2**63`` or ``2**64``, which the
+    cast back to the integer dtype wraps around.
+    """
+    if not pd.api.types.is_integer_dtype(values) or not values.notna().any():
+        return None
+
+    limits = np.iinfo(
+        values.dtype.numpy_dtype if hasattr(values.dtype, 'numpy_dtype') else values.dtype
+    )
+    low, high = values.min(), values.max()
+    for value in (high, low):
+        if not limits.min <= float(value) <= limits.max:
+            return int(value)
+
+    return None
+
+
 def _plain(value):
     """Return a numpy scalar as the Python value it holds, for messages."""
     return value.item() if isinstance(value, np.generic) else value
@@ -92,7 +116,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             group means and the within-group covariances exactly. Defaults to ``None``.
         discrete_donors (int or None):
             The privacy control. ``None`` (default): discrete columns come from the winning
-            parent, so a synthetic row matches it on all of them. An int ``d >= 0``: each
+            parent, so a synthetic row matches it on all of them. An int ``0 <= d <= 100``: each
             discrete column comes, independently, from one of the two parents or ``d`` random
             donor rows. The mixed columns and their moments are unchanged; discrete marginals
             stay exact; a discrete-discrete joint becomes ``s P(a, b) + (1 - s) P(a) P(b)``
@@ -122,23 +146,28 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         if discrete_donors is not None and (
             isinstance(discrete_donors, bool)
             or not isinstance(discrete_donors, (int, np.integer))
-            or discrete_donors < 0
+            or not 0 <= discrete_donors <= MAX_DISCRETE_DONORS
         ):
             raise SynthesizerInputError(
                 f"Invalid value for parameter 'discrete_donors': {discrete_donors!r}. "
-                'Please provide None or an integer greater than or equal to 0.'
+                f'Please provide None or an integer from 0 to {MAX_DISCRETE_DONORS}.'
             )
 
         self.discrete_donors = None if discrete_donors is None else int(discrete_donors)
         self._returns_frame = False
+        self._mix_columns = self.mix_within
+        self._set_default_transformers()
+
+    def _set_default_transformers(self):
+        """Make SDV assign GWM's transformers: exact, with missing values kept as NaN."""
         _compat.set_default_transformer(
             self,
             'numerical',
             FloatFormatter(
                 missing_value_replacement=None,
                 missing_value_generation=None,
-                learn_rounding_scheme=enforce_rounding,
-                enforce_min_max_values=enforce_min_max_values,
+                learn_rounding_scheme=self.enforce_rounding,
+                enforce_min_max_values=self.enforce_min_max_values,
             ),
         )
         _compat.set_default_transformer(
@@ -148,6 +177,58 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         )
         for sdtype in DISCRETE_SDTYPES:
             _compat.set_default_transformer(self, sdtype, LabelEncoder(add_noise=False))
+
+    def add_constraints(self, constraints):
+        """Add SDV constraints, keeping GWM's transformers for the columns they leave alone.
+
+        Args:
+            constraints (list):
+                SDV 2 constraints, as ``sdv``'s method of the same name takes them.
+
+        Raises:
+            sdv.errors.SynthesizerInputError: If a constraint merges a ``mix_within`` column
+                with columns that are not in ``mix_within``.
+        """
+        super().add_constraints(constraints)
+        self._set_default_transformers()  # SDV builds a new data processor with its own
+        self._mix_columns = self._resolve_mix_within()
+
+    def _resolve_mix_within(self):
+        """Return the columns to group by, after the constraints changed the table.
+
+        A ``mix_within`` column that a constraint (such as ``FixedCombinations``) merges is
+        replaced by the merged column if all of its columns are in ``mix_within``: the groups
+        are then the same.
+        """
+        if not self.mix_within:
+            return self.mix_within
+
+        columns = self._get_table_metadata().columns
+        resolved = []
+        for column in self.mix_within:
+            if column in columns:
+                resolved.append(column)
+                continue
+
+            merged = [
+                constraint
+                for constraint in self.get_constraints()
+                if column in getattr(constraint, 'column_names', ())
+            ]
+            names = list(getattr(merged[0], 'column_names', ())) if merged else []
+            merged_name = '#'.join(names)
+            if not set(names) <= set(self.mix_within) or merged_name not in columns:
+                raise SynthesizerInputError(
+                    f"Column '{column}' of mix_within is replaced by the constraint "
+                    f'{type(merged[0]).__name__ if merged else "added"}'
+                    f'{f" on {names}" if names else ""}. Put all of its columns in mix_within, '
+                    'or remove this one from it.'
+                )
+
+            if merged_name not in resolved:
+                resolved.append(merged_name)
+
+        return resolved
 
     def _validate_mix_within(self, mix_within):
         if mix_within is None:
@@ -230,7 +311,14 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
                 elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(
                     values
                 ):
-                    if np.isinf(values.to_numpy(dtype=float, na_value=np.nan)).any():
+                    if sdtype == 'numerical' and (overflow := _float_overflow(values)):
+                        errors.append(
+                            f"Column '{column}' has the integer {overflow}, which float64 (the "
+                            f'space values are mixed in) rounds out of the {values.dtype} range: '
+                            'it would come back wrapped around. Give the column sdtype '
+                            "'categorical' or 'id', or convert it to float."
+                        )
+                    elif np.isinf(values.to_numpy(dtype=float, na_value=np.nan)).any():
                         errors.append(
                             f"Column '{column}' contains infinite values. Replace them with "
                             'missing values or finite numbers.'
@@ -351,7 +439,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
 
         groups = None
         if self.mix_within:
-            keys = processed_data[self.mix_within].astype(str).agg('\x1f'.join, axis=1)
+            keys = processed_data[self._mix_columns].astype(str).agg('\x1f'.join, axis=1)
             groups = pd.factorize(keys)[0]
 
         self._columns = columns

@@ -6,6 +6,8 @@ import copy
 import numpy as np
 import pandas as pd
 import pytest
+from rdt.transformers import LabelEncoder
+from sdv.cag import FixedCombinations
 from sdv.errors import (
     InvalidDataError,
     InvalidDataTypeError,
@@ -430,3 +432,61 @@ def test_mixed_type_categorical_column_works():
     observed = {(type(v), v) for v in table['cat'].dropna()}
     assert {(type(v), v) for v in synthetic['cat'].dropna()} == observed
     assert 0.1 < synthetic['cat'].isna().mean() < 0.4
+
+
+@pytest.mark.parametrize(
+    'dtype, extreme',
+    [('int64', 2**63 - 1), ('uint64', 2**64 - 1), ('Int64', 2**63 - 1)],
+    ids=['int64', 'uint64', 'Int64'],
+)
+def test_integers_float64_cannot_hold_are_refused(dtype, extreme):
+    """Near the top of int64/uint64 float64 rounds past the range: refused, not wrapped."""
+    table = make_table()
+    table['count'] = pd.array([extreme, 0] * (N // 2), dtype=dtype)
+    with pytest.raises(InvalidDataError, match=rf"Column 'count' has the integer {extreme}"):
+        GWMSynthesizer(make_metadata()).fit(table)
+
+
+def test_integers_down_to_the_int64_minimum_come_back_in_range():
+    table = make_table()
+    table['count'] = np.array([-(2**63), 2**62] * (N // 2), dtype='int64')
+    synthetic = GWMSynthesizer(make_metadata()).fit(table).sample(500)
+    assert synthetic['count'].dtype == 'int64'
+    assert synthetic['count'].between(-(2**63), 2**62).all()
+    assert (synthetic['count'] == -(2**63)).mean() < 0.5 + 4 * 0.5 / 500**0.5
+
+
+def test_add_constraints_keeps_gwm_transformers_for_untouched_columns():
+    table = make_table().assign(other=lambda frame: frame['cat'].map({'a': 'x'}).fillna('y'))
+    metadata = make_metadata(other={'sdtype': 'categorical'})
+    plain = GWMSynthesizer(metadata).fit(table).get_transformers()
+    constrained = GWMSynthesizer(metadata)
+    constrained.add_constraints([FixedCombinations(column_names=['cat', 'other'])])
+    constrained.fit(table)
+    transformers = constrained.get_transformers()
+
+    for column in ('num', 'count', 'flag', 'when'):
+        assert repr(transformers[column]) == repr(plain[column])
+    assert isinstance(transformers['cat#other'], LabelEncoder)
+    synthetic = constrained.sample_from_conditions([Condition({'flag': True}, num_rows=20)])
+    assert synthetic['flag'].all() and len(synthetic) == 20
+
+
+def test_mix_within_a_column_a_constraint_merges():
+    table = make_table().assign(other=lambda frame: frame['cat'].map({'a': 'x'}).fillna('y'))
+    metadata = make_metadata(other={'sdtype': 'categorical'})
+    constraint = FixedCombinations(column_names=['cat', 'other'])
+    synthesizer = GWMSynthesizer(metadata, mix_within=['cat'])
+    with pytest.raises(SynthesizerInputError, match=r"Column 'cat' of mix_within .* \['cat',"):
+        synthesizer.add_constraints([constraint])
+
+    # With all merged columns in mix_within, partners share the category: group means hold.
+    table['num'] += 5 * (table['cat'] == 'a')
+    synthesizer = GWMSynthesizer(metadata, mix_within=['cat', 'other'])
+    synthesizer.add_constraints([FixedCombinations(column_names=['cat', 'other'])])
+    synthesizer.fit(table)
+    synthetic = synthesizer.sample(4000)
+    for category, group in synthetic.groupby('cat'):
+        parents = table.loc[table['cat'] == category, 'num']
+        tolerance = 4 * parents.std() / len(group) ** 0.5
+        assert abs(group['num'].mean() - parents.mean()) < tolerance

@@ -203,7 +203,7 @@ def test_conditions_are_met_and_donors_come_from_the_matching_rows(grouped):
     assert abs(observed - expected) <= binomial_tolerance(expected, len(synthetic))
 
 
-@pytest.mark.parametrize('value', [-1, 1.5, True, '2', 2.0])
+@pytest.mark.parametrize('value', [-1, 1.5, True, '2', 2.0, 101, 10**9])
 def test_invalid_discrete_donors_raise(grouped, value):
     _, metadata = grouped
     with pytest.raises(SynthesizerInputError, match=r"parameter 'discrete_donors': "):
