@@ -18,7 +18,7 @@ from sdv.evaluation import evaluate_quality
 from sdv.single_table import GaussianCopulaSynthesizer
 from tabulate import tabulate
 
-from sdv_gwm import Beta, GWMSynthesizer
+from sdv_gwm import Beta, GWMSynthesizer, _compat
 from sdv_gwm.datasets import load_dataset
 from sdv_gwm.evaluation.report import covariance_relative_error
 
@@ -40,7 +40,7 @@ def measure(name, rows, seed):
         synthesizer = make(metadata)
         start = time.perf_counter()
         synthesizer.fit({table_name: data})
-        synthesizer.set_random_state(seed)
+        _compat.set_random_state(synthesizer, seed)
         synthetic = synthesizer.sample(rows)[table_name]
         seconds = time.perf_counter() - start
         if label == 'GWM':

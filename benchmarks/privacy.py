@@ -40,7 +40,7 @@ from sdv.evaluation import evaluate_quality
 from sdv.single_table import GaussianCopulaSynthesizer
 from tabulate import tabulate
 
-from sdv_gwm import GWMSynthesizer
+from sdv_gwm import GWMSynthesizer, _compat
 from sdv_gwm.datasets import load_dataset
 from sdv_gwm.evaluation.privacy import privacy_scores
 from sdv_gwm.evaluation.report import covariance_relative_error
@@ -83,7 +83,7 @@ def measure(label, make, train, holdout, metadata, seed, dcr_rows):
     table_name = metadata._get_single_table_name()
     start = time.perf_counter()
     synthesizer.fit({table_name: train})
-    synthesizer.set_random_state(seed)
+    _compat.set_random_state(synthesizer, seed)
     synthetic = synthesizer.sample(max(len(train), dcr_rows))
     if isinstance(synthetic, dict):
         synthetic = synthetic[table_name]

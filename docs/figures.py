@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from sdv_gwm import Beta
+from sdv_gwm import Beta, _compat
 from sdv_gwm.datasets import load_dataset
 from sdv_gwm.evaluation.report import covariance_relative_error
 from sdv_gwm.evaluation.study import (
@@ -84,8 +84,7 @@ def covariance_errors():
             for name, factory in default_synthesizers().items():
                 synthesizer = factory(metadata)
                 synthesizer.fit({table_name: data})
-                # SDV has no public seed setter; this is the one its own sampling uses.
-                synthesizer.set_random_state(seed)
+                _compat.set_random_state(synthesizer, seed)
                 candidates[name] = synthesizer.sample(len(data))[table_name]
 
             for name, synthetic in candidates.items():

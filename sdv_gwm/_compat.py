@@ -55,6 +55,22 @@ def set_default_transformer(synthesizer, sdtype, transformer):
     synthesizer._data_processor._update_transformers_by_sdtypes(sdtype, transformer)
 
 
+def set_random_state(synthesizer, seed):
+    """Seed any fitted SDV single-table synthesizer's sampling.
+
+    ``GWMSynthesizer.set_random_state`` is public; SDV's own synthesizers have only the
+    private method their sampling uses.
+
+    Args:
+        synthesizer (sdv.single_table.base.BaseSingleTableSynthesizer):
+            A fitted synthesizer.
+        seed (int or None):
+            The seed.
+    """
+    public = getattr(synthesizer, 'set_random_state', None)
+    (public or synthesizer._set_random_state)(seed)
+
+
 def rounding_digits(transformer):
     """Return the decimal digits RDT learned to round a column to (``None``: none learned).
 

@@ -156,6 +156,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         self.discrete_donors = None if discrete_donors is None else int(discrete_donors)
         self._returns_frame = False
         self._mix_columns = self.mix_within
+        self._generated_codes = {}
         self._set_default_transformers()
 
     def _set_default_transformers(self):
@@ -357,7 +358,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         processed = super().preprocess(data)
         # What the generators (PII, keys) learned from: missing and repeated entries. Kept
         # for the 'gwm' file, which stores stand-ins with them instead of the real values.
-        table = data[self._table_name] if isinstance(data, dict) else data
+        table = next(iter(data.values())) if isinstance(data, dict) else data
         self._generated_codes = {
             column: pd.factorize(table[column])[0]
             for column, transformer in self.get_transformers().items()
@@ -733,9 +734,9 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
     ):
         """Sample rows that meet conditions, as ``sdv``'s method of the same name.
 
-        Conditions on categorical and boolean columns are met natively, by mixing only the
-        training rows that meet them (within those rows the theory holds as in ``sample``);
-        numerical conditions fall back to SDV's reject sampling.
+        Conditions are met natively: categorical and boolean values and missing values by
+        mixing only the training rows that have them (within those rows the theory holds as
+        in ``sample``), numerical and datetime values by mixing the rows nearest to them.
 
         Args:
             conditions (list[sdv.sampling.Condition]):
@@ -772,11 +773,11 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             known_columns (pandas.DataFrame):
                 One row per output row with the known values.
             max_tries_per_batch (int):
-                Reject-sampling tries per batch, at least 1. Defaults to 100.
+                As in ``sample_from_conditions``.
             batch_size (int or None):
-                Rows per batch. Defaults to all.
+                As in ``sample_from_conditions``.
             output_folder_path (str or None):
-                Folder in which the table is also written as CSV.
+                As in ``sample_from_conditions``.
 
         Returns:
             pandas.DataFrame or dict[str, pandas.DataFrame]:

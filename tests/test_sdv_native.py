@@ -62,7 +62,8 @@ def installed_from_this_checkout():
     except PackageNotFoundError:
         return False
 
-    return origin.get('url') == ROOT.as_uri()
+    url = origin.get('url', '')
+    return url.startswith('file://') and Path(url[len('file://') :]).resolve() == ROOT
 
 
 @pytest.mark.skipif(

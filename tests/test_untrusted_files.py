@@ -124,25 +124,31 @@ def bomb_member(size):
     return b''.join(parts) + compressor.flush()
 
 
-def with_declared_size(content, name, size):
-    """Rewrite the uncompressed size of ``name`` in its local and central headers."""
-    data = bytearray(content)
-    encoded = name.encode()
-    local = data.find(b'PK\x03\x04')
-    while local >= 0:
-        name_length = struct.unpack_from('<H', data, local + 26)[0]
-        if data[local + 30 : local + 30 + name_length] == encoded:
-            struct.pack_into('<I', data, local + 22, size)
-        local = data.find(b'PK\x03\x04', local + 4)
+#: Per zip header (local, central): signature, offsets of the name length and the name.
+HEADERS = ((b'PK\x03\x04', 26, 30), (b'PK\x01\x02', 28, 46))
+#: Offsets of a field in the local and central headers, and its struct format.
+FIELDS = {'flags': (6, 8, '<H'), 'method': (8, 10, '<H'), 'size': (22, 24, '<I')}
 
-    central = data.find(b'PK\x01\x02')
-    while central >= 0:
-        name_length = struct.unpack_from('<H', data, central + 28)[0]
-        if data[central + 46 : central + 46 + name_length] == encoded:
-            struct.pack_into('<I', data, central + 24, size)
-        central = data.find(b'PK\x01\x02', central + 4)
+
+def patch_headers(content, field, change, name=None):
+    """Set ``field`` to ``change(old)`` in every local and central header (of ``name``)."""
+    data = bytearray(content)
+    *offsets, layout = FIELDS[field]
+    for (signature, length_at, name_at), offset in zip(HEADERS, offsets, strict=True):
+        position = data.find(signature)
+        while position >= 0:
+            length = struct.unpack_from('<H', data, position + length_at)[0]
+            found = bytes(data[position + name_at : position + name_at + length])
+            if name is None or found == name.encode():
+                (old,) = struct.unpack_from(layout, data, position + offset)
+                struct.pack_into(layout, data, position + offset, change(old))
+            position = data.find(signature, position + 4)
 
     return bytes(data)
+
+
+def with_declared_size(content, name, size):
+    return patch_headers(content, 'size', lambda _: size, name)
 
 
 def deep(depth):
@@ -207,25 +213,11 @@ def attacks(content):
 
 
 def set_flag(content, flag):
-    data = bytearray(content)
-    for signature, offset in ((b'PK\x03\x04', 6), (b'PK\x01\x02', 8)):
-        position = data.find(signature)
-        while position >= 0:
-            struct.pack_into('<H', data, position + offset, data[position + offset] | flag)
-            position = data.find(signature, position + 4)
-
-    return bytes(data)
+    return patch_headers(content, 'flags', lambda old: old | flag)
 
 
 def set_compression(content, method):
-    data = bytearray(content)
-    for signature, offset in ((b'PK\x03\x04', 8), (b'PK\x01\x02', 10)):
-        position = data.find(signature)
-        while position >= 0:
-            struct.pack_into('<H', data, position + offset, method)
-            position = data.find(signature, position + 4)
-
-    return bytes(data)
+    return patch_headers(content, 'method', lambda _: method)
 
 
 def test_the_files_of_issue_11_are_refused_quickly(model_file, tmp_path, traced):

@@ -32,6 +32,7 @@ from sdv.evaluation import evaluate_quality
 from sdv.single_table import CTGANSynthesizer, GaussianCopulaSynthesizer, TVAESynthesizer
 from tqdm.auto import tqdm
 
+from sdv_gwm import _compat
 from sdv_gwm.evaluation.report import covariance_relative_error
 from sdv_gwm.synthesizer import GWMSynthesizer
 from sdv_gwm.weights import Beta
@@ -251,8 +252,7 @@ def repeated_synthesis(
                     progress.set_postfix_str(f'{label}, chain {chain}, generation {generation}')
                     synthesizer = factory(metadata)
                     synthesizer.fit({table_name: current})
-                    # SDV has no public seed setter; this is the one its own sampling uses.
-                    synthesizer.set_random_state(int(rng.integers(2**31)))
+                    _compat.set_random_state(synthesizer, int(rng.integers(2**31)))
                     current = synthesizer.sample(len(real))[table_name]
                     records.append(
                         {
