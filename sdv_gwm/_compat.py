@@ -9,8 +9,9 @@ here (``GWMSynthesizer`` *is* an SDV synthesizer and uses its state as SDV's own
 subclasses do).
 """
 
-#: ``(owner, name)`` of each private attribute or method used. An owner is an import path
-#: of a class; ``tests/test_compat.py`` builds a fitted instance of each.
+#: ``(owner, name)`` of each private attribute, method or function used. An owner is the
+#: import path of a class (``tests/test_compat.py`` builds a fitted instance of each) or of a
+#: private module.
 PRIVATE = (
     # Hooks GWMSynthesizer overrides or calls: SDV's subclass interface.
     ('sdv.single_table.base.BaseSingleTableSynthesizer', '_fit'),
@@ -34,6 +35,21 @@ PRIVATE = (
     ('rdt.transformers.numerical.FloatFormatter', '_dtype'),
     # The Faker seed of a PII column, learned from its first values at fit.
     ('rdt.transformers.pii.anonymizer.AnonymizedFaker', '_faker_random_seed'),
+    # Read by the column codec of the vectorized data path (the 'fast' branch).
+    ('sdv.data_processing.data_processor.DataProcessor', '_hyper_transformer'),
+    ('sdv.data_processing.data_processor.DataProcessor', '_DTYPE_TO_SDTYPE'),
+    ('sdv.data_processing.data_processor.DataProcessor', '_warned_overflow'),
+    ('sdv.data_processing.data_processor.DataProcessor', '_dtypes'),
+    ('sdv.data_processing.data_processor.DataProcessor', '_keys'),
+    ('rdt.hyper_transformer.HyperTransformer', '_output_columns'),
+    ('rdt.transformers.numerical.FloatFormatter', '_min_value'),
+    ('rdt.transformers.numerical.FloatFormatter', '_max_value'),
+    ('rdt.transformers.datetime.UnixTimestampEncoder', '_has_multiple_timezones'),
+    ('rdt.transformers.datetime.UnixTimestampEncoder', '_timezone_offset'),
+    ('rdt.transformers.null.NullTransformer', '_missing_value_replacement'),
+    ('rdt.transformers.null.NullTransformer', '_missing_value_generation'),
+    ('sdv._utils', '_cast_to_datetime64'),
+    ('sdv._utils', 'check_synthesizer_version'),
     # The console summary of an sdmetrics report, reused by sdv_gwm's own report.
     ('sdmetrics.reports.base_report.BaseReport', '_print_results'),
     # sdmetrics draws the random baseline table of DCRBaselineProtection from this seed.

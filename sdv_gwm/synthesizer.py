@@ -341,30 +341,23 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
                 ``self``, so that ``GWMSynthesizer(metadata).fit(df).sample(n)`` works.
         """
         self._fitted = False  # as SDV: a fit that fails leaves no fitted model behind
-        super().fit(self._as_tables(data))
+        tables = self._as_tables(data)
+        super().fit(tables)
+        self._keep_generated_codes(tables[self._table_name])
         return self
 
-    def preprocess(self, data):
-        """Transform the raw table to the numerical space mixing works in, as SDV does.
+    def _keep_generated_codes(self, table):
+        """Keep what the generators (PII, keys) learned from: missing and repeated entries.
 
-        Args:
-            data (dict[str, pandas.DataFrame]):
-                ``{table_name: table}``.
-
-        Returns:
-            dict[str, pandas.DataFrame]:
-                ``{table_name: transformed table}``.
+        The 'gwm' file stores stand-ins with them instead of the real values.
         """
-        processed = super().preprocess(data)
-        # What the generators (PII, keys) learned from: missing and repeated entries. Kept
-        # for the 'gwm' file, which stores stand-ins with them instead of the real values.
-        table = next(iter(data.values())) if isinstance(data, dict) else data
         self._generated_codes = {
             column: pd.factorize(table[column])[0]
             for column, transformer in self.get_transformers().items()
-            if column in table and transformer is not None and not transformer.get_output_columns()
+            if column in table
+            and transformer is not None
+            and not transformer.get_output_columns()
         }
-        return processed
 
     def fit_processed_data(self, processed_data):
         """Fit to data already transformed by ``preprocess``.

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from rdt.transformers import FloatFormatter
 from sdv.metadata import Metadata
 
 from sdv_gwm import GWMSynthesizer, _compat
@@ -25,6 +26,7 @@ def fitted_instances():
     table = pd.DataFrame(
         {
             'x': rng.normal(size=30).round(2),
+            'when': pd.Timestamp('2020-01-01') + pd.to_timedelta(rng.integers(0, 99, 30), 'D'),
             'email': [f'u{k}@example.org' for k in range(30)],
         }
     )
@@ -35,12 +37,16 @@ def fitted_instances():
         synthesizer = GWMSynthesizer(metadata).fit(table)
 
     transformers = synthesizer.get_transformers()
+    processor = synthesizer._data_processor
+    with_nulls = FloatFormatter(missing_value_replacement='mean')
+    with_nulls.fit(table, 'x')
     return [
         synthesizer,
-        synthesizer._data_processor,
-        synthesizer._data_processor.formatters['x'],
-        transformers['x'],
-        transformers['email'],
+        processor,
+        processor._hyper_transformer,
+        processor.formatters['x'],
+        *transformers.values(),
+        with_nulls.null_transformer,
     ]
 
 
@@ -51,10 +57,15 @@ def instances():
 
 @pytest.mark.parametrize('owner, name', _compat.PRIVATE, ids=[n for _, n in _compat.PRIVATE])
 def test_private_name_still_exists(owner, name, instances):
-    module, _, class_name = owner.rpartition('.')
-    cls = getattr(importlib.import_module(module), class_name)
-    fitted = [instance for instance in instances if isinstance(instance, cls)]
-    found = hasattr(cls, name) or any(name in vars(instance) for instance in fitted)
+    if owner.rpartition('.')[2].startswith('_'):  # a private module
+        found = hasattr(importlib.import_module(owner), name)
+    else:
+        module, _, class_name = owner.rpartition('.')
+        cls = getattr(importlib.import_module(module), class_name)
+        fitted = [instance for instance in instances if isinstance(instance, cls)]
+        assert fitted or hasattr(cls, name), f'no fitted {owner} to check {name} on'
+        found = hasattr(cls, name) or any(name in vars(instance) for instance in fitted)
+
     assert found, f'{owner}.{name} is gone: update sdv_gwm/_compat.py for this version'
 
 
@@ -109,3 +120,22 @@ def test_private_names_used_are_listed_in_compat():
             unlisted.add(f'{filename}: {access}')
 
     assert not unlisted, f'private names used but not in _compat.PRIVATE: {sorted(unlisted)}'
+
+
+def test_private_names_read_in_compat_are_listed():
+    """Each private name ``_compat``'s accessors read or import is in ``PRIVATE``."""
+    listed = {name for _, name in _compat.PRIVATE}
+    private_modules = {owner for owner, _ in _compat.PRIVATE}
+    used = set()
+    for node in ast.walk(ast.parse(pathlib.Path(_compat.__file__).read_text())):
+        if isinstance(node, ast.Attribute) and node.attr.startswith('_'):
+            if not node.attr.startswith('__'):
+                used.add(node.attr)
+        elif isinstance(node, ast.ImportFrom) and '._' in f'.{node.module}':
+            assert node.module in private_modules, f'{node.module} is not listed'
+            used |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if node.value.startswith('_') and node.value.isidentifier():
+                used.add(node.value)
+
+    assert used <= listed, f'read in _compat but not in PRIVATE: {sorted(used - listed)}'
