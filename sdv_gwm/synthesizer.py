@@ -81,6 +81,16 @@ def _float_overflow(values):
     return None
 
 
+def _neighbourhood_size(num_candidates, num_columns):
+    """Rows mixed for conditions on ``d`` mixed columns: ``ceil(m ** (4 / (4 + d)))``, >= 2.
+
+    The rate that balances a nearest-neighbour estimate's squared bias (the neighbourhood's
+    width) against its variance (``1 / k``); ``benchmarks/conditions.py`` measures it.
+    """
+    size = int(np.ceil(num_candidates ** (4 / (4 + num_columns))))
+    return min(num_candidates, max(2, size))
+
+
 def _plain(value):
     """Return a numpy scalar as the Python value it holds, for messages."""
     return value.item() if isinstance(value, np.generic) else value
@@ -354,9 +364,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         self._generated_codes = {
             column: pd.factorize(table[column])[0]
             for column, transformer in self.get_transformers().items()
-            if column in table
-            and transformer is not None
-            and not transformer.get_output_columns()
+            if column in table and transformer is not None and not transformer.get_output_columns()
         }
 
     def fit_processed_data(self, processed_data):
@@ -486,9 +494,9 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         """Select the parents that meet ``conditions``; return them and the values to set.
 
         Missing values and inherited (exactly coded) columns select the training rows that
-        have the value: mixing them meets it exactly. A value of a mixed column selects the
-        ``ceil(sqrt(m))`` of those ``m`` rows nearest to it (at least 2, ties included; in
-        standard deviations when several) and is set on the mixed rows: within the
+        have the value: mixing them meets it exactly. Values of ``d`` mixed columns select
+        the ``ceil(m ** (4 / (4 + d)))`` of those ``m`` rows nearest to them (at least 2,
+        ties included; in standard deviations) and are set on the mixed rows: within the
         neighbourhood the moments are kept as in ``sample``, so the other columns follow a
         nearest-neighbour estimate of their law given the value, with a bias of the order of
         the neighbourhood's width that vanishes as ``m`` grows. Columns whose coding is not
@@ -520,7 +528,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             distance = np.sqrt(
                 ((data[np.ix_(rows, columns)] - targets) / scale) ** 2 @ np.ones(len(columns))
             )
-            count = min(len(rows), max(2, int(np.ceil(np.sqrt(len(rows))))))
+            count = _neighbourhood_size(len(rows), len(columns))
             rows = rows[distance <= np.partition(distance, count - 1)[count - 1]]
 
         if len(rows) == 0:
