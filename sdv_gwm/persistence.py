@@ -672,7 +672,7 @@ def load(filepath, cls, allow_pickle=True, max_bytes=MAX_BYTES):
         saved = header['versions']
         if saved != _versions():
             warnings.warn(
-                f'{filepath} was saved with {saved} and is loaded with {_versions()}: '
+                f'{filepath} was saved with {str(saved)[:300]} and is loaded with {_versions()}: '
                 'sampled values may differ from those of the saved model.',
                 SDVVersionWarning,
                 stacklevel=3,
