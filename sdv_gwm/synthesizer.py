@@ -85,7 +85,8 @@ def _neighbourhood_size(num_candidates, num_columns):
     """Rows mixed for conditions on ``d`` mixed columns: ``ceil(m ** (4 / (4 + d)))``, >= 2.
 
     The rate that balances a nearest-neighbour estimate's squared bias (the neighbourhood's
-    width) against its variance (``1 / k``); ``benchmarks/conditions.py`` measures it.
+    width) against its variance (``1 / k``); ``benchmarks/conditions.py`` measures the
+    conditional mean and variance it gives.
     """
     size = int(np.ceil(num_candidates ** (4 / (4 + num_columns))))
     return min(num_candidates, max(2, size))
