@@ -152,6 +152,20 @@ class EpBeta:
         """
         return 0.5 + float(self.dist.expect(lambda lam: np.abs(lam - 0.5)))
 
+    def winner_law(self):
+        """Return the law of the winner's weight for mixing with a transported partner.
+
+        Same support and ``E[u]``, mean ``h = E[max(lam, 1 - lam)]`` (``inheritance_factor``):
+        ``Var = h (1 - h) - E[u]``. The winner keeps as much of its own row as under this law.
+
+        Returns:
+            EpBeta:
+                The law.
+        """
+        mean = self.inheritance_factor
+        variance = mean * (1 - mean) - self.expected_u
+        return EpBeta(*_shapes(self.eps0, self.eps1, mean, variance), self.eps0, self.eps1)
+
     def get_parameters(self):
         """Return the four parameters as a dict."""
         return {'alpha': self.alpha, 'beta': self.beta, 'eps0': self.eps0, 'eps1': self.eps1}
