@@ -271,9 +271,9 @@ class EpBeta:
         if room0 is None or (self.eps0 == 0 and self.eps1 == 0):
             return None
 
-        eps0 = np.minimum(self.eps0, room0)
+        eps0 = np.minimum(self.eps0, room0)  # negative: the weight must stay above -room0
         eps1 = np.minimum(self.eps1, room1)
-        scale = 1.0 + eps0 + eps1
+        scale = np.maximum(1.0 + eps0 + eps1, 1e-12)
         share = np.clip((self.mean + eps0) / scale, 1e-9, 1 - 1e-9)
         floor = min(MIN_CONCENTRATION, self.alpha + self.beta)
         total = np.maximum(scale**2 * share * (1 - share) / self.dist.var() - 1.0, floor)

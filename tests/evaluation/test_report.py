@@ -15,7 +15,14 @@ from sdv_gwm.evaluation.report import (
     total_variation_distance,
 )
 
-PROPERTIES = ['Moments', 'Covariance', 'Categories', 'Column Shapes', 'Column Pair Trends']
+PROPERTIES = [
+    'Moments',
+    'Covariance',
+    'Categories',
+    'Associations',
+    'Column Shapes',
+    'Column Pair Trends',
+]
 NUMERIC = ['x', 'y', 'z', 'when']
 
 

@@ -1,0 +1,157 @@
+"""Mixed tables under repeated synthesis: discrete-continuous structure, generation by generation.
+
+For each table, ``sdv_gwm.evaluation.study.repeated_synthesis`` runs ``--chains`` chains of
+``--generations`` generations for GWM (default: the partner transported into the winner's
+class), GWM without transport (``transport=False``: the partner mixed as it is) and
+GaussianCopula, and scores every generation: class-conditional means (``max_class_mean_z``),
+``eta^2`` ratios, Cramér's V error, train-on-synthetic test-on-real gradient boosting
+(``tstr``), variance ratios and covariance error. Tables larger than ``--rows`` training rows
+are subsampled (after the 20 % holdout is split off). Writes, in ``benchmarks/results/``,
+``mixed.csv``, ``mixed.md`` (the done-means table) and ``mixed_<metric>.html`` figures.
+
+Examples::
+
+    python benchmarks/mixed.py                                   # 6 tables, 5 chains x 10
+    python benchmarks/mixed.py --datasets AER/CPS1985 --chains 2 --generations 3
+"""
+
+import argparse
+import time
+import warnings
+from pathlib import Path
+
+import pandas as pd
+from sdv.single_table import GaussianCopulaSynthesizer
+
+from sdv_gwm.datasets import load_dataset
+from sdv_gwm.evaluation.study import plot_study, repeated_synthesis
+from sdv_gwm.synthesizer import GWMSynthesizer
+
+RESULTS_DIR = Path(__file__).resolve().parent / 'results'
+#: Table -> the column train-on-synthetic test-on-real predicts.
+TARGETS = {
+    'AER/CPS1985': 'gender',
+    'ISLR/Default': 'default',
+    'ggplot2/diamonds': 'price',
+    'student_placements': 'placed',
+    'AER/CreditCard': 'card',
+    'ISLR/Wage': 'logwage',
+}
+SYNTHESIZERS = {
+    'GWM': GWMSynthesizer,
+    'GWM transport=False': lambda metadata: GWMSynthesizer(metadata, transport=False),
+    'GaussianCopula': GaussianCopulaSynthesizer,
+}
+FIGURES = ('median_eta_squared_ratio', 'tstr', 'median_variance_ratio')
+
+
+def to_markdown(frame):
+    # pandas' to_markdown needs tabulate>=0.9, and sdgym pins tabulate<0.9.
+    lines = [list(map(str, frame.columns)), ['---'] * frame.shape[1]]
+    lines += [list(map(str, row)) for row in frame.itertuples(index=False)]
+    return '\n'.join('| ' + ' | '.join(line) + ' |' for line in lines)
+
+
+def done_table(results):
+    """One row per table and synthesizer: generation 1 and the last one, means over chains."""
+    last = results['generation'].max()
+    rows = []
+    for (dataset, label), frame in results.groupby(['dataset', 'synthesizer'], sort=False):
+        first, final = frame[frame['generation'] == 1], frame[frame['generation'] == last]
+        real = frame[frame['generation'] == 0].iloc[0]
+        copula = results[
+            (results['dataset'] == dataset)
+            & (results['synthesizer'] == 'GaussianCopula')
+            & (results['generation'] == last)
+        ]
+        rows.append(
+            {
+                'table': dataset,
+                'synthesizer': label,
+                'max class-mean z (g1)': f'{first["max_class_mean_z"].mean():.1f}',
+                'eta^2 ratio median (g1)': f'{first["median_eta_squared_ratio"].mean():.3f}',
+                f'eta^2 ratio median (g{last})': f'{final["median_eta_squared_ratio"].mean():.3f}',
+                f'eta^2 ratio min (g{last})': f'{final["min_eta_squared_ratio"].mean():.3f}',
+                f'Cramer V error (g{last})': f'{final["cramers_v_error"].mean():.3f}',
+                f'TSTR real / g{last} ({real["tstr_metric"]})': (
+                    f'{real["tstr"]:.3f} / {final["tstr"].mean():.3f}'
+                ),
+                'TSTR rel. change': f'{final["tstr"].mean() / real["tstr"] - 1:+.1%}',
+                f'variance ratio median [min] (g{last})': (
+                    f'{final["median_variance_ratio"].mean():.3f} '
+                    f'[{final["min_variance_ratio"].mean():.3f}]'
+                ),
+                f'cov. error (g{last}) / GaussianCopula': (
+                    f'{final["covariance_relative_error"].mean():.3f} / '
+                    f'{copula["covariance_relative_error"].mean():.3f}'
+                ),
+            }
+        )
+
+    return pd.DataFrame(rows)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--datasets', nargs='+', default=list(TARGETS))
+    parser.add_argument('--generations', type=int, default=10)
+    parser.add_argument('--chains', type=int, default=5)
+    parser.add_argument('--rows', type=int, default=2000, help='training rows at most')
+    parser.add_argument('--synthesizers', nargs='+', help='labels to keep (default: all)')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--output', default='mixed', help='file name stem')
+    args = parser.parse_args()
+
+    warnings.simplefilter('ignore')
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    synthesizers = SYNTHESIZERS
+    if args.synthesizers:
+        synthesizers = {label: SYNTHESIZERS[label] for label in args.synthesizers}
+
+    frames = []
+    for name in args.datasets:
+        data, metadata = load_dataset(name)
+        start = time.time()
+        results = repeated_synthesis(
+            data,
+            metadata,
+            synthesizers,
+            generations=args.generations,
+            chains=args.chains,
+            num_rows=args.rows,
+            target=TARGETS.get(name),
+            random_state=args.seed,
+            verbose=False,
+            quality=False,
+        )
+        print(f'{name}: {time.time() - start:.0f} s', flush=True)
+        frames.append(results.assign(dataset=name))
+
+    results = pd.concat(frames, ignore_index=True)
+    csv_path = RESULTS_DIR / f'{args.output}.csv'
+    results.to_csv(csv_path, index=False)
+    for metric in FIGURES:
+        parts = []
+        for name, frame in results.groupby('dataset', sort=False):
+            figure = plot_study(frame, metric).update_layout(title=f'{name}: {metric}')
+            parts.append(
+                figure.to_html(full_html=False, include_plotlyjs='cdn' if not parts else False)
+            )
+
+        (RESULTS_DIR / f'{args.output}_{metric}.html').write_text('\n'.join(parts))
+
+    markdown = '\n\n'.join(
+        [
+            f'## {args.chains} chains x {args.generations} generations, at most {args.rows} '
+            f'training rows, seed {args.seed} (means over chains)',
+            to_markdown(done_table(results)),
+        ]
+    )
+    md_path = RESULTS_DIR / f'{args.output}.md'
+    md_path.write_text(markdown + '\n')
+    print(markdown)
+    print(f'\nWrote {csv_path} and {md_path}')
+
+
+if __name__ == '__main__':
+    main()
