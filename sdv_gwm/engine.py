@@ -297,7 +297,7 @@ class Mixer:
         step = 1 + (draws * np.maximum(size[group] - 1, 1)[:, None]).astype(int)
         return order[start[group][:, None] + (offset + step) % size[group][:, None]]
 
-    def mix(self, parent_i, parent_j, donors=None, first_wins=None, lam=None):
+    def mix(self, parent_i, parent_j, donors=None, first_wins=None, lam=None, transport=None):
         """Mix given pairs of rows.
 
         Args:
@@ -313,6 +313,8 @@ class Mixer:
                 With ``transport`` the first parent always wins.
             lam (numpy.ndarray or None):
                 With ``transport``, the winner's weights to use instead of new draws.
+            transport (bool or None):
+                Whether to transport the partners; ``None``: as the mixer was built.
 
         Returns:
             tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
@@ -321,14 +323,15 @@ class Mixer:
         """
         cont = self.continuous
         lower, upper = self.lower[cont], self.upper[cont]
+        transport = self.transport if transport is None else transport
         x_i, x_j = self._values[parent_i], self._values[parent_j]
-        if self.transport:  # the partner moved into the first parent's class
+        if transport:  # the partner moved into the first parent's class
             x_j = x_j - self._centres[parent_j] + self._centres[parent_i]
 
         diff = x_i - x_j
         room0 = room1 = None
         bounded = self.bounded[cont]
-        clamp = not self.transport
+        clamp = not transport
         if bounded.all():
             room0, room1 = _pair_room(x_i, x_j, diff, lower, upper, clamp)
         elif bounded.any():
@@ -341,7 +344,7 @@ class Mixer:
                 clamp,
             )
 
-        if self.transport:
+        if transport:
             if lam is None:
                 lam = self.winner_law.sample(len(x_i), self.random_state, room0, room1)
             first_wins = np.ones(len(x_i), dtype=bool)
@@ -453,12 +456,17 @@ class Mixer:
             # where the row is the winner whatever its partner): redrawing the weight would
             # condition it pair by pair and bias the variance, so it is kept for a while.
             kept = self.transport and attempt < WEIGHT_KEPT_REDRAWS
+            # A winner at a bound of some column whose transported partners leave no room on
+            # the other side gets weights next to 1 whatever its partner: after half the
+            # redraws such rows are mixed without transport.
+            plain = self.transport and attempt >= MAX_REDRAWS // 2
             block[pending], lam[pending], _ = self.mix(
                 parent_i[pending],
                 parent_j[pending],
                 None if donors is None else donors[pending],
                 first_wins[pending],
                 lam[pending] if kept else None,
+                False if plain else None,
             )
 
         return block

@@ -146,6 +146,20 @@ def test_interaction_kept_by_the_winner_factor():
             assert mean_check(rows, expected), (a, b)
 
 
+def test_sample_covariance_of_a_small_table():
+    # Without a discrete column g is the mean, and E[m (1 - m)] = -1/(2n) keeps the 1/(n-1)
+    # sample covariance, as for the symmetric law.
+    n = 20
+    data = interacting_table(n, seed=6)[:, :2]
+    law = EpBeta.preserving().with_variance(0.25 + 1 / (2 * n))
+    assert law.winner_law().expected_u == pytest.approx(-1 / (2 * n))
+    synthetic = mixer(data, np.array([True, True]), law, seed=6).sample(N_SYNTH)
+    d = synthetic - data.mean(axis=0)
+    cov = np.cov(data.T)
+    for first, second in [(0, 0), (1, 1), (0, 1)]:
+        assert mean_check(d[:, first] * d[:, second], cov[first, second])
+
+
 def test_bounds_hold_without_clipping_and_variance_is_kept():
     data = interacting_table(seed=3)
     data[:, 1] = np.abs(data[:, 1])
