@@ -300,11 +300,13 @@ def cramers_v(first, second):
     """
     from scipy.stats.contingency import association
 
-    table = pd.crosstab(_categories(first).to_numpy(), _categories(second).to_numpy())
-    if min(table.shape) < 2:
+    codes = [pd.factorize(_categories(column))[0] for column in (first, second)]
+    shape = tuple(int(code.max()) + 1 for code in codes)
+    if min(shape) < 2:
         return float('nan')
 
-    return float(association(table.to_numpy(), method='cramer'))
+    table = np.bincount(codes[0] * shape[1] + codes[1], minlength=shape[0] * shape[1])
+    return float(association(table.reshape(shape), method='cramer'))
 
 
 def class_means(real, synthetic, categorical, numeric):
@@ -330,18 +332,20 @@ def class_means(real, synthetic, categorical, numeric):
             side).
     """
     rows = []
+    groups = {
+        (name, column): _categories(frame[column]).to_numpy()
+        for name, frame in (('real', real), ('synthetic', synthetic))
+        for column in categorical
+    }
     for column, column_metadata in numeric.items():
         real_values = _numeric_column(real, column, column_metadata)
         synthetic_values = _numeric_column(synthetic, column, column_metadata)
         std = real_values.std()
         for category_column in categorical:
-            stats_ = {}
-            for name, frame, values in (
-                ('real', real, real_values),
-                ('synthetic', synthetic, synthetic_values),
-            ):
-                groups = _categories(frame[category_column]).to_numpy()
-                stats_[name] = values.groupby(groups).agg(['mean', 'var', 'count'])
+            stats_ = {
+                name: values.groupby(groups[name, category_column]).agg(['mean', 'var', 'count'])
+                for name, values in (('real', real_values), ('synthetic', synthetic_values))
+            }
 
             both = stats_['real'].join(stats_['synthetic'], how='left', rsuffix='_syn')
             for category, row in both.iterrows():
