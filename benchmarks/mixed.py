@@ -39,7 +39,7 @@ TARGETS = {
     'ggplot2/diamonds': 'price',
     'student_placements': 'placed',
     'AER/CreditCard': 'card',
-    'ISLR/Wage': 'logwage',
+    'ISLR/Wage': 'jobclass',
 }
 SYNTHESIZERS = {
     'GWM': GWMSynthesizer,

@@ -12,7 +12,8 @@ inherited like a missing value, so its frequency is kept and it pins no pair to 
 
 With ``transport`` the partner is first moved into the winner's class: ``g``, the least-squares
 fit of each mixed column on indicators of every inherited value (``class_means``), is
-subtracted from the partner and the winner's ``g`` added, and the weight of the winner follows
+subtracted from the partner, its residual rescaled to the winner's class spread
+(``class_scales``) and the winner's ``g`` added, and the weight of the winner follows
 a law with mean ``E[max(lam, 1 - lam)]`` (``winner_law``). Class-conditional means, the
 between-class variance and the covariance of the mixed columns are then exact in expectation.
 """
@@ -52,6 +53,59 @@ def _pair_room(x_i, x_j, diff, lower, upper, clamp=True):
     room0 = np.nanmin(below, axis=1, initial=np.inf)
     room1 = np.maximum(np.nanmin(above, axis=1, initial=np.inf), 0.0)
     return (np.maximum(room0, 0.0) if clamp else room0), room1
+
+
+def _levels(column, min_rows):
+    """Level code of every row: rare levels (fewer than ``min_rows`` rows) join the largest."""
+    _, codes, counts = np.unique(column, return_inverse=True, return_counts=True)
+    codes = codes.reshape(-1)
+    return np.where(counts[codes] >= min_rows, codes, np.argmax(counts))
+
+
+def class_scales(data, continuous, values, centres, min_rows=MIN_LEVEL_ROWS):
+    """Residual spread of each mixed column within the levels of one inherited column.
+
+    For each mixed column the inherited column (or missing-or-atom indicator) whose levels
+    explain most of the squared residual is chosen, and every row gets the root mean squared
+    residual of its level there. A level's residuals sum to zero (``class_means``), so
+    ``z = r / scale`` has mean zero, ``E[z^2] = 1`` and ``E[scale^2] = E[r^2]``.
+
+    Args:
+        data (numpy.ndarray):
+            The ``(n, p)`` training rows.
+        continuous (numpy.ndarray):
+            Boolean mask of the mixed columns.
+        values (numpy.ndarray):
+            ``(n, q)`` mixable values of the mixed columns.
+        centres (numpy.ndarray):
+            Their class means, from ``class_means``.
+        min_rows (int):
+            Rows a level needs to get its own spread.
+
+    Returns:
+        numpy.ndarray:
+            ``(n, q)`` spreads (``NaN`` where the value is not mixable).
+    """
+    squared = (values - centres) ** 2
+    inherited = [data[:, column] for column in np.flatnonzero(~continuous)]
+    levels = [_levels(column, min_rows) for column in inherited + list(np.isnan(values).T)]
+    scales = np.full_like(values, np.nan)
+    for column in range(values.shape[1]):
+        rows = ~np.isnan(squared[:, column])
+        target = squared[rows, column]
+        best, best_fit = None, -np.inf
+        for codes in levels:
+            sums = np.bincount(codes[rows], weights=target)
+            counts = np.bincount(codes[rows])
+            level_means = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
+            fit = np.sum(counts * level_means**2)  # between-level sum of squares, up to a constant
+            if fit > best_fit:
+                best, best_fit = level_means, fit
+                best_codes = codes
+
+        scales[rows, column] = np.sqrt(best[best_codes[rows]])
+
+    return scales
 
 
 def class_means(data, continuous, values, min_rows=MIN_LEVEL_ROWS):
@@ -192,6 +246,7 @@ class Mixer:
 
             self.winner_law = weights.winner_law()
             self._centres = class_means(self.data, self.continuous, self._values)
+            self._scales = class_scales(self.data, self.continuous, self._values, self._centres)
         else:
             self._centres = np.broadcast_to(np.nanmean(self._values, axis=0), self._values.shape)
 
@@ -326,7 +381,10 @@ class Mixer:
         transport = self.transport if transport is None else transport
         x_i, x_j = self._values[parent_i], self._values[parent_j]
         if transport:  # the partner moved into the first parent's class
-            x_j = x_j - self._centres[parent_j] + self._centres[parent_i]
+            with np.errstate(divide='ignore', invalid='ignore'):
+                ratio = self._scales[parent_i] / self._scales[parent_j]
+            residual = np.where(ratio > 0, ratio * (x_j - self._centres[parent_j]), 0.0)
+            x_j = self._centres[parent_i] + np.where(np.isnan(x_j), np.nan, residual)
 
         diff = x_i - x_j
         room0 = room1 = None

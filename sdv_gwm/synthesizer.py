@@ -460,8 +460,8 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         law = self._law(len(data))
         transport = self.transport and law.eps0 + law.eps1 > 0
         # With transport a row stays near its winner (mean weight 0.95), so rounding mostly
-        # snaps it back onto the winner's grid value and adds little variance (measured on
-        # AER/CPS1985 education: 0.3 %, not h**2 / 12 = 1.2 %): no compensation then.
+        # snaps it back onto the winner's grid value and adds much less than h**2 / 12 to the
+        # variance: no compensation then (see the theory page).
         self._model = Mixer(
             data,
             continuous,

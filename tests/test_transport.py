@@ -4,7 +4,8 @@
 (``class_means``) and ``r = x - g(d)``. With the winner ``w`` (always the first parent, a
 uniform row), its partner ``l != w`` uniform, and the winner's weight ``m`` from
 ``winner_law`` (mean ``h = E[max(lam, 1 - lam)]``, ``E[m (1 - m)] = E[u]``), a synthetic row is
-``g(d_w) + m r_w + (1 - m) r_l``. With ``S_g`` and ``S_r`` the 1/n covariances of ``g`` and
+``g(d_w) + m r_w + (1 - m) (s_w / s_l) r_l``, ``s`` the residual spread of the row's level of one
+discrete column (``class_scales``). With ``S_g`` and ``S_r`` the 1/n covariances of ``g`` and
 ``r`` (``S = S_g + S_r``, the residual being orthogonal to every indicator):
 
 - every discrete marginal and joint is exact (the discrete values are the winner's);
@@ -12,8 +13,10 @@ uniform row), its partner ``l != w`` uniform, and the winner's weight ``m`` from
   ``E[x~ | d_k = a] = E[x | d_k = a]`` (``E[r | d_k = a] = 0``, and a distinct partner's
   residual has mean ``-r_w / (n - 1)``, which also averages to zero);
 - hence every discrete-continuous covariance and every ``eta^2`` are exact;
-- the covariance of the mixed columns is ``S_g + (1 - 2 E[u] n / (n - 1)) S_r``: ``S`` for
-  ``E[u] = 0``;
+- each variance of the mixed columns is ``S_g + (1 - 2 E[u] n / (n - 1)) S_r``: ``S`` for
+  ``E[u] = 0`` (``z = r / s`` has mean 0 and ``E[z^2] = 1``, ``E[s^2] = E[r^2]``); a covariance
+  too where the spreads do not differ between levels, and up to the partner's share
+  ``E[(1 - m)^2]`` of its residual part otherwise;
 - what an additive ``g`` cannot hold, the interaction ``E[r | cell]`` of a cell of two discrete
   columns, is kept with the factor ``h``: ``E[x~ | cell] = g(cell) + h E[r | cell]``.
 
@@ -26,7 +29,7 @@ import pytest
 
 from sdv_gwm import GWMSynthesizer
 from sdv_gwm.datasets import load_dataset
-from sdv_gwm.engine import Mixer, class_means
+from sdv_gwm.engine import Mixer, class_means, class_scales
 from sdv_gwm.weights import Beta, EpBeta
 
 N_SYNTH = 200_000
@@ -69,6 +72,21 @@ def test_residuals_are_orthogonal_to_every_level():
     # The interaction stays in the residual: the a-b cells have nonzero residual means.
     cell = (data[:, 2] == 2) & (data[:, 3] == 1)
     assert abs(residual[cell, 0].mean()) > 0.5
+
+
+def test_scaled_residuals_have_mean_zero_and_unit_variance():
+    data = interacting_table()
+    values = data[:, :2]
+    centres = class_means(data, CONTINUOUS, values)
+    scales = class_scales(data, CONTINUOUS, values, centres)
+    residual = values - centres
+    z = residual / scales
+    np.testing.assert_allclose(z.mean(axis=0), 0, atol=1e-9)
+    np.testing.assert_allclose((z**2).mean(axis=0), 1)
+    np.testing.assert_allclose((scales**2).mean(axis=0), (residual**2).mean(axis=0))
+    # x has spread 1 + a: its scale follows the levels of a.
+    assert np.ptp(scales[data[:, 2] == 0, 0]) == 0
+    assert scales[data[:, 2] == 2, 0][0] > 2 * scales[data[:, 2] == 0, 0][0]
 
 
 def test_rare_levels_share_the_baseline():
@@ -169,7 +187,8 @@ def test_bounds_hold_without_clipping_and_variance_is_kept():
     i, j = engine.draw_pairs(N_SYNTH, engine.layout())
     out, lam, wins = engine.mix(i, j)
     assert wins.all()
-    moved = data[j, :2] - engine._centres[j] + engine._centres[i]
+    ratio = engine._scales[i] / engine._scales[j]
+    moved = engine._centres[i] + ratio * (data[j, :2] - engine._centres[j])
     outside = (moved < lower[:2]) | (moved > upper[:2])
     assert outside.any()  # some transported partners leave the range ...
     unclipped = moved + lam[:, None] * (data[i, :2] - moved)
