@@ -92,6 +92,9 @@ def class_scales(data, continuous, values, centres, min_rows=MIN_LEVEL_ROWS):
     scales = np.full_like(values, np.nan)
     for column in range(values.shape[1]):
         rows = ~np.isnan(squared[:, column])
+        if not rows.any():  # nothing to mix in this column
+            continue
+
         target = squared[rows, column]
         best, best_fit = None, -np.inf
         for codes in levels:
@@ -232,10 +235,9 @@ class Mixer:
             # The other values stay off the atom's bound: a mixed value rounded onto it
             # would make the atom more frequent generation after generation.
             held = atoms.any(axis=0)
-            with np.errstate(invalid='ignore'):
-                nearest = (np.nanmin if bound is self.lower else np.nanmax)(
-                    np.where(atoms, np.nan, self.mixable), axis=0
-                )
+            low = bound is self.lower
+            off = np.where(np.isnan(self.mixable), np.inf if low else -np.inf, self.mixable)
+            nearest = off.min(axis=0) if low else off.max(axis=0)
             bound[held & np.isfinite(nearest)] = nearest[held & np.isfinite(nearest)]
 
         self._values = np.ascontiguousarray(self.mixable[:, self.continuous])
