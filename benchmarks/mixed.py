@@ -14,6 +14,7 @@ Examples::
 
     python benchmarks/mixed.py                                   # 6 tables, 5 chains x 10
     python benchmarks/mixed.py --datasets AER/CPS1985 --chains 2 --generations 3
+    python benchmarks/mixed.py --merge benchmarks/results/mixed_*.csv  # one table of runs
 """
 
 import argparse
@@ -104,8 +105,8 @@ def done_table(results):
                 f'eta^2 ratio median (g{last})': f'{final["median_eta_squared_ratio"].mean():.3f}',
                 f'eta^2 ratio min (g{last})': f'{final["min_eta_squared_ratio"].mean():.3f}',
                 f'Cramer V error (g{last})': f'{final["cramers_v_error"].mean():.3f}',
-                f'TSTR real / g{last} ({real["tstr_metric"]})': (
-                    f'{real["tstr"]:.3f} / {final["tstr"].mean():.3f}'
+                f'TSTR real / g{last}': (
+                    f'{real["tstr"]:.3f} / {final["tstr"].mean():.3f} ({real["tstr_metric"]})'
                 ),
                 'TSTR rel. change': f'{final["tstr"].mean() / real["tstr"] - 1:+.1%}',
                 f'variance ratio median [min] (g{last})': (
@@ -131,7 +132,12 @@ def main():
     parser.add_argument('--synthesizers', nargs='+', help='labels to keep (default: all)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--output', default='mixed', help='file name stem')
+    parser.add_argument('--merge', nargs='+', help='only render the tables of these CSV files')
     args = parser.parse_args()
+    if args.merge:
+        results = pd.concat(map(pd.read_csv, args.merge), ignore_index=True)
+        print(to_markdown(done_table(results)))
+        return
 
     warnings.simplefilter('ignore')
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
