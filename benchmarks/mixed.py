@@ -59,7 +59,7 @@ class Bootstrap:
     def fit(self, data):
         self.table = data
 
-    def _set_random_state(self, seed):
+    def set_random_state(self, seed):
         self.rng = np.random.default_rng(seed)
 
     def sample(self, num_rows):

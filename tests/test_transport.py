@@ -264,7 +264,7 @@ def test_synthesizer_keeps_class_means_of_a_real_table(demo_table):
     data, metadata = demo_table
     synthesizer = GWMSynthesizer(metadata)
     synthesizer.fit(data)
-    synthesizer._set_random_state(0)
+    synthesizer.set_random_state(0)
     synthetic = synthesizer.sample(20_000)
     assert synthesizer.get_parameters()['transport'] is True
     for category in ('gender', 'work_experience', 'placed'):
