@@ -29,6 +29,7 @@ os.environ.setdefault('OMP_NUM_THREADS', '1')
 import numpy as np
 import pandas as pd
 from sdv.single_table import GaussianCopulaSynthesizer
+from tabulate import tabulate
 
 from sdv_gwm.datasets import load_dataset
 from sdv_gwm.evaluation.study import plot_study, repeated_synthesis
@@ -78,10 +79,7 @@ FIGURES = ('median_eta_squared_ratio', 'tstr', 'median_variance_ratio')
 
 
 def to_markdown(frame):
-    # pandas' to_markdown needs tabulate>=0.9, and sdgym pins tabulate<0.9.
-    lines = [list(map(str, frame.columns)), ['---'] * frame.shape[1]]
-    lines += [list(map(str, row)) for row in frame.itertuples(index=False)]
-    return '\n'.join('| ' + ' | '.join(line) + ' |' for line in lines)
+    return tabulate(frame, headers='keys', tablefmt='github', showindex=False)
 
 
 def done_table(results):
