@@ -79,7 +79,9 @@ FIGURES = ('median_eta_squared_ratio', 'tstr', 'median_variance_ratio')
 
 
 def to_markdown(frame):
-    return tabulate(frame, headers='keys', tablefmt='github', showindex=False)
+    return tabulate(
+        frame, headers='keys', tablefmt='github', showindex=False, disable_numparse=True
+    )
 
 
 def done_table(results):
