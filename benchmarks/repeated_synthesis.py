@@ -14,15 +14,18 @@ Examples::
     python benchmarks/repeated_synthesis.py                       # 10 generations, 5 chains
     python benchmarks/repeated_synthesis.py --generations 3 --chains 2 --datasets AER/CPS1985
     python benchmarks/repeated_synthesis.py --synthesizers GWM --chains 20 --output gwm20
+    python benchmarks/repeated_synthesis.py --synthesizers GWM --privacy balanced strict
 """
 
 import argparse
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
+from sdv_gwm import GWMSynthesizer
 from sdv_gwm.datasets import load_dataset
 from sdv_gwm.evaluation.study import METRICS, default_synthesizers, repeated_synthesis
 from sdv_gwm.weights import Beta
@@ -86,6 +89,9 @@ def main():
     parser.add_argument('--chains', type=int, default=5)
     parser.add_argument('--epochs', type=int, default=None, help='add CTGAN and TVAE')
     parser.add_argument('--synthesizers', nargs='+', help='labels to keep (default: all)')
+    parser.add_argument(
+        '--privacy', nargs='+', default=[], help="add GWM with these 'privacy' levels"
+    )
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--output', default='repeated_synthesis', help='file name stem')
     args = parser.parse_args()
@@ -95,6 +101,10 @@ def main():
     synthesizers = default_synthesizers(args.epochs)
     if args.synthesizers:
         synthesizers = {label: synthesizers[label] for label in args.synthesizers}
+
+    for level in args.privacy:
+        privacy = level if level in ('balanced', 'strict') else float(level)
+        synthesizers[f'GWM privacy={level}'] = partial(GWMSynthesizer, privacy=privacy)
 
     frames = []
     for name in args.datasets:

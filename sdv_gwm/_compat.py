@@ -54,6 +54,11 @@ PRIVATE = (
     ('sdmetrics.reports.base_report.BaseReport', '_print_results'),
     # sdmetrics draws the random baseline table of DCRBaselineProtection from this seed.
     ('sdmetrics.single_table.privacy.dcr_baseline_protection.DCRBaselineProtection', '_seed'),
+    # ... and draws those rows with this method (the privacy audits reuse them).
+    (
+        'sdmetrics.single_table.privacy.dcr_baseline_protection.DCRBaselineProtection',
+        '_generate_random_data',
+    ),
 )
 
 
@@ -153,3 +158,24 @@ def seeded_metric(metric_class, seed):
             The subclass; ``metric_class`` is left alone.
     """
     return type(f'Seeded{metric_class.__name__}', (metric_class,), {'_seed': seed})
+
+
+def dcr_baseline_rows(metric_class, real_data, num_rows, seed):
+    """Return the random rows an sdmetrics DCR baseline metric compares with, seeded.
+
+    Args:
+        metric_class (type):
+            ``DCRBaselineProtection`` (or a subclass).
+        real_data (pandas.DataFrame):
+            The real rows whose columns the random rows imitate.
+        num_rows (int):
+            How many rows.
+        seed (int or None):
+            The seed of the random values (sdmetrics draws their missing-value mask from
+            numpy's global generator).
+
+    Returns:
+        pandas.DataFrame:
+            The random rows.
+    """
+    return seeded_metric(metric_class, seed)._generate_random_data(real_data, num_rows)

@@ -104,6 +104,14 @@ def _steps(total, verbose):
     return tqdm(total=total, unit='step', disable=None if verbose else True, leave=False)
 
 
+def _privacy(level):
+    """A ``--privacy`` value as ``GWMSynthesizer`` takes it: a level name or a number."""
+    try:
+        return float(level)
+    except ValueError:
+        return level
+
+
 def synthesize(args):
     """Run ``sdv-gwm synthesize``.
 
@@ -125,6 +133,7 @@ def synthesize(args):
             weights=args.weights,
             mix_within=args.mix_within,
             discrete_donors=args.discrete_donors,
+            privacy=_privacy(args.privacy),
         )
         synthesizer.fit(data)
         if args.seed is not None:
@@ -350,6 +359,13 @@ def build_parser():
         help='privacy: take each categorical value from one of the two parents or D random '
         'rows, so that rows stop matching one real row on every categorical column '
         '(keeps the numerical structure; weakens categorical associations; default: off)',
+    )
+    synth.add_argument(
+        '--privacy',
+        default='none',
+        metavar='LEVEL',
+        help="privacy: 'none' (default), 'balanced', 'strict', or the share of the numerical "
+        'variance replaced by residuals of other rows, in [0, 1)',
     )
     add_common(synth)
     synth.set_defaults(run=synthesize)

@@ -35,6 +35,10 @@ ATOM_SHARE = 0.05
 #: ``class_means``; rarer levels share the baseline.
 MIN_LEVEL_ROWS = 10
 
+#: ``NoiseBlend`` regresses on a discrete column only if each of its levels has, on average,
+#: this many rows (more levels would let the regression memorize rows).
+MIN_ROWS_PER_LEVEL = 20
+
 
 def _pair_room(x_i, x_j, diff, lower, upper, clamp=True):
     """How far the weight of each row may leave [0, 1] before a value leaves its range.
@@ -159,6 +163,106 @@ def class_means(data, continuous, values, min_rows=MIN_LEVEL_ROWS):
     return centres
 
 
+class NoiseBlend:
+    """Blend mixed rows with residuals of other training rows: the privacy step.
+
+    The continuous columns are regressed on the one-hot codes of the discrete ones:
+    ``x = g(d) + r``. A mixed row ``x`` whose discrete values are ``d`` becomes
+
+    ``y = g(d) + c (x - g(d)) + sqrt(1 - c**2) r_a``
+
+    with ``r_a`` the residual of a training row ``a`` drawn uniformly and independently of the
+    row. ``r_a`` has mean 0 and the residual covariance, so for a row with the moments of the
+    training data ``y`` keeps its mean, its covariance and its covariance with the discrete
+    columns, for every ``c`` in [0, 1]; third central moments of the residual scale by
+    ``c**3 + (1 - c**2)**1.5`` (see the theory page).
+
+    Args:
+        coefficient (float):
+            ``c``, in [0, 1]: 1 keeps the mixed row.
+        continuous (numpy.ndarray):
+            ``(n, p)`` training values of the mixed columns (``NaN``: missing or inherited).
+        discrete (numpy.ndarray):
+            ``(n, k)`` training codes of the inherited columns (``NaN`` is a code of its own).
+        count (int):
+            Residuals per row: ``r_a`` is then the sum of ``count`` residuals of independent
+            uniform rows over ``sqrt(count)`` (same covariance, third moments over
+            ``sqrt(count)``, further from every single row). Defaults to 1.
+
+    Attributes:
+        inflation (numpy.ndarray):
+            Per-column factor on ``y - g(d)`` (1 by default), to compensate what clipping at
+            the range bounds takes from the variance (see ``GWMSynthesizer``).
+    """
+
+    def __init__(self, coefficient, continuous, discrete, count=1):
+        self.coefficient = float(coefficient)
+        self.count = int(count)
+        self.levels = [np.unique(np.nan_to_num(column, nan=-1.0)) for column in discrete.T]
+        self.used = [len(levels) * MIN_ROWS_PER_LEVEL <= len(discrete) for levels in self.levels]
+        design = self._design(discrete)
+        means = np.nanmean(continuous, axis=0)
+        target = np.where(np.isnan(continuous), means, continuous)
+        effects = np.linalg.lstsq(design, target, rcond=None)[0]
+        self.effects = effects
+        residuals = continuous - design @ effects
+        # A missing (or atom) cell has no residual; the others stand in for it.
+        present = np.maximum((~np.isnan(residuals)).mean(axis=0), 1 / len(residuals))
+        self.residuals = np.nan_to_num(residuals) / np.sqrt(present)
+        self.inflation = np.ones(continuous.shape[1])
+
+    def _design(self, discrete):
+        """Intercept and one-hot codes (first level dropped) of the discrete columns used."""
+        parts = [np.ones((len(discrete), 1))]
+        for column, levels, used in zip(discrete.T, self.levels, self.used, strict=True):
+            if not used:
+                continue
+
+            codes = np.searchsorted(levels, np.nan_to_num(column, nan=-1.0))
+            onehot = np.zeros((len(discrete), len(levels)))
+            onehot[np.arange(len(discrete)), np.minimum(codes, len(levels) - 1)] = 1.0
+            parts.append(onehot[:, 1:])
+
+        return np.column_stack(parts)
+
+    def mean(self, discrete):
+        """Return ``g(d)``, the fitted mean of the mixed columns given discrete codes."""
+        return self._design(discrete) @ self.effects
+
+    def apply(self, values, discrete, random_state, lower, upper):
+        """Blend rows; a value that leaves its range is clipped.
+
+        Clipping moves only the cells outside the range, towards it; drawing the residuals of
+        a row again until all its columns are in range would keep only rows with small
+        residuals in every column, and with many bounded columns shrink every variance
+        (measured on the theory page).
+
+        Args:
+            values (numpy.ndarray):
+                ``(n, p)`` mixed rows; ``NaN`` cells stay ``NaN``.
+            discrete (numpy.ndarray):
+                ``(n, k)`` discrete codes of the same rows.
+            random_state (numpy.random.Generator):
+                Source of the residual draws.
+            lower (numpy.ndarray):
+                Per-column lower bounds (``-inf`` for none).
+            upper (numpy.ndarray):
+                Per-column upper bounds (``inf`` for none).
+
+        Returns:
+            numpy.ndarray:
+                The blended rows.
+        """
+        mean = self.mean(discrete)
+        deviation = self.coefficient * (values - mean)
+        scale = np.sqrt(max(1.0 - self.coefficient**2, 0.0) / self.count)
+        for _ in range(self.count):
+            rows = random_state.integers(0, len(self.residuals), len(values))
+            deviation += scale * self.residuals[rows]
+
+        return np.clip(mean + self.inflation * deviation, lower, upper)
+
+
 class Mixer:
     """Generate rows by mixing pairs of rows of a numeric matrix.
 
@@ -194,6 +298,9 @@ class Mixer:
             Per-column variance that rounding will add to the mixed values; they are shrunk
             towards their row's centre (its class mean with ``transport``, else the column
             mean) so that the variance stays exact after rounding.
+        blend (NoiseBlend or None):
+            Blend every mixed row with other rows' residuals (the privacy step, applied after
+            mixing, once the discrete values are chosen). ``None`` (default): no blend.
     """
 
     def __init__(
@@ -209,6 +316,7 @@ class Mixer:
         donors=None,
         transport=False,
         noise=None,
+        blend=None,
     ):
         self.data = np.asarray(data, dtype=float)
         num_rows, num_columns = self.data.shape
@@ -225,6 +333,8 @@ class Mixer:
 
         self.chunk_size = int(chunk_size)
         self.donors = donors
+        self.noise = noise
+        self.blend = blend
         self.bounded = self.continuous & (np.isfinite(self.lower) | np.isfinite(self.upper))
         self.mixable = self.data.copy()
         for bound in (self.lower, self.upper):
@@ -382,6 +492,16 @@ class Mixer:
         lower, upper = self.lower[cont], self.upper[cont]
         transport = self.transport if transport is None else transport
         x_i, x_j = self._values[parent_i], self._values[parent_j]
+        # Parents equal on every mixed column (a row alone in its group or condition, or equal
+        # rows) would give a copy: the partner is then drawn from the whole table, and the
+        # first parent wins, so the row keeps its discrete values (and its condition).
+        forced = ((x_i == x_j) | (np.isnan(x_i) & np.isnan(x_j))).all(axis=1)
+        forced &= x_i.shape[1] > 0
+        if forced.any():
+            parent_j = parent_j.copy()
+            parent_j[forced] = self.random_state.integers(0, len(self.data), forced.sum())
+            x_j = self._values[parent_j]
+
         if transport:  # the partner moved into the first parent's class
             with np.errstate(divide='ignore', invalid='ignore'):
                 ratio = self._scales[parent_i] / self._scales[parent_j]
@@ -410,11 +530,21 @@ class Mixer:
             first_wins = np.ones(len(x_i), dtype=bool)
         elif first_wins is None:
             lam, first_wins = self.weights.draw(len(x_i), self.random_state, room0, room1)
+            if forced.any():
+                rooms = [None if room is None else room[forced] for room in (room0, room1)]
+                lam[forced] = self.weights.sample_given_winner(
+                    np.ones(forced.sum(), dtype=bool), self.random_state, *rooms
+                )
+                first_wins = first_wins | forced
         else:
+            first_wins = first_wins | forced
             lam = self.weights.sample_given_winner(first_wins, self.random_state, room0, room1)
 
         out = self.data[np.where(first_wins, parent_i, parent_j)]
         mixed = x_j + lam[:, None] * diff
+        if self.blend is not None:  # around the mean given the winner's discrete values
+            mixed = self.blend.apply(mixed, out[:, ~cont], self.random_state, lower, upper)
+
         shrunk = np.flatnonzero(self.shrink < 1)
         if len(shrunk):  # rounding will add back the variance taken here
             centre = self._centres[np.where(first_wins, parent_i, parent_j)[:, None], shrunk]
@@ -427,7 +557,11 @@ class Mixer:
             pool = np.column_stack([parent_i, parent_j, donors])
             pick = self.random_state.integers(0, pool.shape[1], size=(len(pool), len(discrete)))
             source = np.take_along_axis(pool, pick, axis=1)
+            winners = out[:, discrete]
             out[:, discrete] = self.data[source, discrete]
+            if self.blend is not None:  # the blended values follow the donated categories
+                shift = self.blend.mean(out[:, discrete]) - self.blend.mean(winners)
+                out[:, cont] += np.where(np.isnan(mixed), 0.0, shift)
 
         return out, lam, first_wins
 

@@ -9,7 +9,7 @@ from sdv.errors import InvalidDataError, InvalidDataTypeError, SynthesizerInputE
 from sdv.single_table.base import BaseSingleTableSynthesizer
 
 from sdv_gwm import _compat, persistence
-from sdv_gwm.engine import Mixer
+from sdv_gwm.engine import Mixer, NoiseBlend
 from sdv_gwm.weights import get_weights
 
 #: Rounding noise may add at most this share of a column's variance before the column is
@@ -19,6 +19,21 @@ MAX_ROUNDING_SHARE = 0.1
 #: Largest ``discrete_donors``: sharing ``s = 1 / 102`` already makes discrete columns almost
 #: independent, and sampling holds ``d + 2`` candidate rows per synthetic row.
 MAX_DISCRETE_DONORS = 100
+
+#: ``privacy`` levels: the share of each mixed column's variance replaced by residuals of other
+#: rows, how many residuals, and the ``discrete_donors`` used (unless given) on tables with
+#: more discrete than mixed columns, where matching categories dominate the distance to the
+#: closest record.
+PRIVACY_LEVELS = {'none': (0.0, 1, None), 'balanced': (0.7, 3, 1), 'strict': (0.85, 4, 2)}
+
+#: Residuals per row for a numerical ``privacy``.
+PRIVACY_RESIDUALS = 3
+
+#: Pilot rows and rounds with which ``fit`` measures the variance that clipping the blended
+#: values takes, and the largest factor that compensates it.
+CALIBRATION_ROWS = 20_000
+CALIBRATION_ROUNDS = 3
+MAX_INFLATION = 1.5
 
 #: sdtypes whose columns ``mix_within`` accepts: they are inherited, never mixed.
 DISCRETE_SDTYPES = ('categorical', 'boolean')
@@ -142,6 +157,17 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             exact in expectation, generation after generation. ``False``: the partner is mixed
             as it is, and every discrete-continuous covariance scales by
             ``E[max(lam, 1 - lam)]``. Only laws that extrapolate transport.
+        privacy (str or float):
+            The privacy knob. ``'none'`` (default): rows are mixed as above. Otherwise every
+            mixed row is blended with residuals of other training rows around its mean given
+            its discrete values, ``g(d) + c (x - g(d)) + sqrt(1 - c**2) r`` (see
+            ``sdv_gwm.engine.NoiseBlend``): ``'balanced'`` replaces a share ``1 - c**2 = 0.7``
+            of the variance by 3 residuals, ``'strict'`` 0.85 by 4, and on tables with more
+            discrete than mixed columns they also use 1 and 2 ``discrete_donors`` (unless it
+            is given). A number in [0, 1) is that share, with 3 residuals and the
+            ``discrete_donors`` given. Means, covariances and the relation to the discrete
+            columns stay exact in expectation up to clipping at the range bounds (see the
+            theory page); third moments shrink.
     """
 
     def __init__(
@@ -154,6 +180,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         mix_within=None,
         discrete_donors=None,
         transport=True,
+        privacy='none',
     ):
         super().__init__(metadata, enforce_min_max_values, enforce_rounding, locales)
         try:
@@ -176,6 +203,11 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
 
         self.discrete_donors = None if discrete_donors is None else int(discrete_donors)
         self.transport = bool(transport)
+        self.privacy = privacy
+        share, residuals, donors = self._privacy_level(privacy)
+        self._noise_share = share
+        self._residuals = residuals
+        self._preset_donors = donors
         self._returns_frame = False
         self._mix_columns = self.mix_within
         self._generated_codes = {}
@@ -252,6 +284,65 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
                 resolved.append(merged_name)
 
         return resolved
+
+    @staticmethod
+    def _privacy_level(privacy):
+        """Return the noise share and the preset donors of a ``privacy`` value."""
+        if isinstance(privacy, str) and privacy in PRIVACY_LEVELS:
+            return PRIVACY_LEVELS[privacy]
+
+        if (
+            isinstance(privacy, (int, float, np.integer, np.floating))
+            and not isinstance(privacy, bool)
+            and 0 <= privacy < 1
+        ):
+            return float(privacy), PRIVACY_RESIDUALS, None
+
+        raise SynthesizerInputError(
+            f"Invalid value for parameter 'privacy': {privacy!r}. Please provide one of "
+            f'{", ".join(map(repr, PRIVACY_LEVELS))} or a number in [0, 1).'
+        )
+
+    def _noise_blend(self):
+        """The noise step of ``privacy``: mean and sample covariance of the mixed values."""
+        if not self._noise_share:
+            return None
+
+        model = self._model
+        coefficient = np.sqrt(1 - self._noise_share)
+        discrete = model.data[:, ~model.continuous]
+        return NoiseBlend(coefficient, model._values, discrete, self._residuals)
+
+    def _calibrate_noise(self):
+        """Compensate, per column, the variance that clipping blended values takes.
+
+        A pilot sample (seeded, so that fitting stays deterministic) gives each bounded mixed
+        column's variance ratio to the training one; the blend's deviations are scaled by the
+        inverse square root, ``CALIBRATION_ROUNDS`` times, within ``[1, MAX_INFLATION]``.
+        """
+        model = self._model
+        if model.blend is None:
+            return
+
+        with np.errstate(invalid='ignore', divide='ignore'):
+            # The engine shrinks the columns that rounding will spread out again.
+            target = np.nanvar(model.data[:, model.continuous], axis=0) * model.shrink**2
+            model.set_random_state(0)
+            for _ in range(CALIBRATION_ROUNDS):
+                pilot = model.sample(CALIBRATION_ROWS)[:, model.continuous]
+                ratio = np.nanvar(pilot, axis=0) / target
+                measured = np.isfinite(ratio) & (ratio > 0) & model.bounded[model.continuous]
+                factor = np.where(measured, 1 / np.sqrt(np.where(measured, ratio, 1.0)), 1.0)
+                model.blend.inflation = np.clip(model.blend.inflation * factor, 1, MAX_INFLATION)
+
+        model.set_random_state(None)
+
+    def _donors(self, continuous):
+        """``discrete_donors`` if given, else the privacy level's on mostly discrete tables."""
+        if self.discrete_donors is not None or self._preset_donors is None:
+            return self.discrete_donors
+
+        return self._preset_donors if (~continuous).sum() > continuous.sum() else None
 
     def _validate_mix_within(self, mix_within):
         if mix_within is None:
@@ -469,13 +560,32 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             lower,
             upper,
             groups,
-            donors=self.discrete_donors,
+            donors=self._donors(continuous),
             transport=transport,
             noise=None if transport else np.where(continuous, step**2 / 12, 0.0),
         )
+        self._model.blend = self._noise_blend()
+        self._calibrate_noise()
         multipliers = np.random.default_rng(0).integers(2**63, size=len(columns), dtype=np.uint64)
         self._hash_multipliers = multipliers * np.uint64(2) + np.uint64(1)  # odd: no lost bits
+        self._cuts = self._category_cuts(columns)
         self._training_keys = np.sort(self._row_keys(data.copy()))
+
+    def _category_cuts(self, columns):
+        """Say, per column coded with noise (RDT's uniform encoders), where its categories end.
+
+        Such a column (an ordinal one, say) holds a random value inside its category's interval,
+        so two rows of the same category differ there; the copy check compares the category.
+        """
+        field_transformers = self.get_transformers()
+        cuts = {}
+        for transformer in field_transformers.values():
+            intervals = getattr(transformer, 'intervals', None)
+            name = transformer.get_output_columns()[0] if intervals else None
+            if name in columns:
+                cuts[columns.get_loc(name)] = np.array([end for _, end, *_ in intervals.values()])
+
+        return cuts
 
     def _law(self, num_rows):
         """The weight law, unbiased for the sample covariance when it preserves covariances.
@@ -583,11 +693,15 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         return self._training_keys[found] == keys
 
     def _row_keys(self, grid):
-        """Hash each row as it will be written (numbers rounded, datetimes truncated).
+        """Hash each row as it will be written.
 
-        ``grid`` is overwritten.
+        Numbers are rounded, datetimes truncated and noisy category codes replaced by their
+        category. ``grid`` is overwritten.
         """
         rounded, truncated = self._step > 0, self._unit > 0
+        for column, ends in self._cuts.items():  # as RDT decodes: right-closed intervals
+            grid[:, column] = np.searchsorted(ends, np.clip(grid[:, column], 0, 1), side='left')
+
         grid[:, rounded] = np.round(grid[:, rounded] / self._step[rounded])
         grid[:, truncated] = np.floor(grid[:, truncated] / self._unit[truncated])
         grid += 0.0  # -0.0 and 0.0 hash alike

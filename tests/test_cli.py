@@ -248,3 +248,13 @@ def test_discrete_donors_reach_the_synthesizer(capsys, cps, tmp_path):
 
     err = _error(capsys, [*arguments, '--discrete-donors', '-1'])
     assert 'discrete_donors' in err
+
+
+def test_privacy_reaches_the_synthesizer(capsys, cps, tmp_path):
+    output = tmp_path / 'o.csv'
+    arguments = ['synthesize', str(cps / 'real.csv'), str(output), '--rows', '200', '--quiet']
+    assert main([*arguments, '--seed', '3', '--privacy', 'balanced']) == 0
+    assert len(pd.read_csv(output)) == 200
+
+    err = _error(capsys, [*arguments, '--privacy', '1.5'])
+    assert "'privacy'" in err

@@ -144,6 +144,7 @@ def test_get_parameters_echoes_the_constructor(placements):
         mix_within=['gender'],
         discrete_donors=2,
         transport=False,
+        privacy=0.3,
     )
 
     assert synthesizer.get_parameters() == {
@@ -154,6 +155,7 @@ def test_get_parameters_echoes_the_constructor(placements):
         'mix_within': ['gender'],
         'discrete_donors': 2,
         'transport': False,
+        'privacy': 0.3,
     }
 
 

@@ -1,0 +1,232 @@
+"""The ``privacy`` knob: ``NoiseBlend`` and the synthesizer against the closed forms of the theory.
+
+``y = g(d) + c (x - g(d)) + s r_a`` with ``s = sqrt(1 - c**2)``, ``g`` the least-squares fit of
+the continuous columns on the discrete one-hots (``G = Cov(g)``, ``R`` the residual covariance,
+``S = G + R``, all 1/n) and ``r_a`` the residual of a uniform row ``a``:
+
+- applied to the training rows themselves: mean, ``S`` and the covariance with every discrete
+  one-hot are kept; a column's third central moment of the residual scales by ``c**3 + s**3``;
+- applied to mixed rows whose discrete values are the winner's: ``Cov(y) = S - 2 c (1 - c)
+  (1 - m) G`` with ``m`` the factor the winner's discrete values carry (``E[lam | i wins]``
+  net of the distinct-pair term), so exact without discrete columns.
+
+Tolerances are five standard errors of the averages over the synthetic rows.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+from rdt.transformers import UniformEncoder
+from sdv.errors import SynthesizerInputError
+from sdv.metadata import Metadata
+from sdv.sampling import Condition
+
+from sdv_gwm import GWMSynthesizer
+from sdv_gwm.engine import Mixer, NoiseBlend
+from sdv_gwm.weights import EpBeta
+
+N_TRAIN = 1000
+COEFFICIENT = 0.7
+
+
+def training_table(n=N_TRAIN, seed=0):
+    """x depends on the discrete code a; y is skewed; a has 4 levels."""
+    rng = np.random.default_rng(seed)
+    a = rng.choice(4, n, p=[0.4, 0.3, 0.2, 0.1]).astype(float)
+    x = 2.0 * a + rng.normal(0, 1, n)
+    y = rng.gamma(2.0, 3.0, n) + 0.5 * x
+    return np.column_stack([x, y]), a[:, None]
+
+
+def covariance(values):
+    centred = values - values.mean(axis=0)
+    return centred.T @ centred / len(values)
+
+
+def assert_covariance(sample, expected):
+    """Sample covariance within five standard errors of ``expected``, entry by entry."""
+    centred = sample - sample.mean(axis=0)
+    for a in range(sample.shape[1]):
+        for b in range(sample.shape[1]):
+            products = centred[:, a] * centred[:, b]
+            error = 5 * products.std() / np.sqrt(len(sample))
+            assert abs(products.mean() - expected[a, b]) <= error, (a, b)
+
+
+def test_blend_of_the_training_rows_keeps_mean_covariance_and_discrete_relation():
+    continuous, discrete = training_table()
+    blend = NoiseBlend(COEFFICIENT, continuous, discrete)
+    repeats = 200
+    values, codes = np.tile(continuous, (repeats, 1)), np.tile(discrete, (repeats, 1))
+    unbounded = np.full(2, np.inf)
+
+    blended = blend.apply(values, codes, np.random.default_rng(0), -unbounded, unbounded)
+
+    residual_sd = blend.residuals.std(axis=0)
+    scale = np.sqrt(1 - COEFFICIENT**2)
+    np.testing.assert_array_less(
+        np.abs(blended.mean(axis=0) - continuous.mean(axis=0)),
+        5 * scale * residual_sd / np.sqrt(len(blended)),
+    )
+    assert_covariance(blended, covariance(continuous))
+    onehot = (codes[:, 0][:, None] == np.arange(4)).astype(float)
+    assert_covariance(
+        np.column_stack([blended, onehot]),
+        covariance(np.column_stack([continuous, onehot[:N_TRAIN]])),
+    )
+
+
+def test_blend_scales_third_moments_by_c3_plus_s3():
+    continuous, _ = training_table()
+    blend = NoiseBlend(COEFFICIENT, continuous, np.zeros((N_TRAIN, 0)))
+    values = np.tile(continuous, (200, 1))
+    unbounded = np.full(2, np.inf)
+
+    blended = blend.apply(
+        values, np.zeros((len(values), 0)), np.random.default_rng(1), -unbounded, unbounded
+    )
+
+    centred = continuous - continuous.mean(axis=0)
+    factor = COEFFICIENT**3 + (1 - COEFFICIENT**2) ** 1.5
+    cubes = (blended - continuous.mean(axis=0)) ** 3
+    expected = factor * (centred**3).mean(axis=0)
+    np.testing.assert_array_less(
+        np.abs(cubes.mean(axis=0) - expected), 5 * cubes.std(axis=0) / np.sqrt(len(cubes))
+    )
+
+
+@pytest.mark.parametrize('with_discrete', [False, True])
+def test_mixed_and_blended_rows_meet_the_closed_form(with_discrete):
+    continuous, discrete = training_table()
+    data = np.column_stack([continuous, discrete]) if with_discrete else continuous
+    mask = np.array([True, True, False][: data.shape[1]])
+    law = EpBeta.preserving()
+    discrete_part = data[:, ~mask]
+    engine = Mixer(data, mask, law, blend=NoiseBlend(COEFFICIENT, continuous, discrete_part))
+    engine.set_random_state(0)
+
+    sample = engine.sample(200_000)[:, mask]
+
+    design = engine.blend._design(discrete_part)
+    fitted = design @ engine.blend.effects
+    n = N_TRAIN
+    # The winner's discrete values: E[lam | i wins] for the winner, minus the distinct-pair term.
+    winner_weight = 2 * law.dist.expect(lambda lam: lam * (lam >= 0.5))
+    m = winner_weight - (1 - winner_weight) / (n - 1)
+    c = COEFFICIENT
+    expected = covariance(continuous) - 2 * c * (1 - c) * (1 - m) * covariance(fitted)
+    np.testing.assert_array_less(
+        np.abs(sample.mean(axis=0) - continuous.mean(axis=0)),
+        5 * sample.std(axis=0) / np.sqrt(len(sample)),
+    )
+    assert_covariance(sample, expected)
+
+
+def test_donated_categories_keep_their_relation_to_the_blended_columns():
+    # With donors the blended values are moved to the donated categories' mean:
+    # y = g(d_new) + c e + s rho, and e averages out over the pool (winner, loser, donors), so a
+    # one-discrete-column table keeps Cov(y, onehot) = Cov(x, onehot) (1/n, distinct pairs
+    # aside), where donors alone would scale it by 1 / (d + 2).
+    continuous, discrete = training_table()
+    data = np.column_stack([continuous, discrete])
+    mask = np.array([True, True, False])
+    noise = NoiseBlend(COEFFICIENT, continuous, discrete)
+    engine = Mixer(data, mask, EpBeta.preserving(), donors=2, blend=noise)
+    engine.set_random_state(0)
+
+    sample = engine.sample(200_000)
+
+    onehot = lambda codes: (codes[:, None] == np.arange(4)).astype(float)  # noqa: E731
+    expected = covariance(np.column_stack([continuous, onehot(discrete[:, 0])]))[:2, 2:]
+    blended = np.column_stack([sample[:, :2], onehot(sample[:, 2])])
+    centred = blended - blended.mean(axis=0)
+    for a in range(2):
+        for b in range(2, 6):
+            products = centred[:, a] * centred[:, b]
+            error = (
+                5 * products.std() / np.sqrt(len(products)) + 2 * abs(expected[a, b - 2]) / N_TRAIN
+            )
+            assert abs(products.mean() - expected[a, b - 2]) <= error, (a, b)
+
+
+def placements_like(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    group = rng.choice(['a', 'b', 'c'], n)
+    x = rng.normal(0, 1, n) + (group == 'a')
+    return pd.DataFrame({'x': x, 'y': 0.5 * x + rng.normal(0, 1, n), 'group': group})
+
+
+@pytest.mark.parametrize('privacy', ['balanced', 'strict', 0.3])
+def test_knob_moves_rows_off_their_parents_and_keeps_moments(privacy):
+    real = placements_like()
+    metadata = Metadata.detect_from_dataframes({'table': real})
+    synthesizer = GWMSynthesizer(metadata, privacy=privacy, enforce_min_max_values=False)
+    synthesizer.fit(real)
+
+    synthetic = synthesizer.sample(20_000)
+
+    assert not synthetic[['x', 'y']].round(6).isin(real[['x', 'y']].round(6)).all(axis=1).any()
+    for column in ('x', 'y'):
+        error = 5 * real[column].std() / np.sqrt(len(real))  # the training mean's own noise
+        assert abs(synthetic[column].mean() - real[column].mean()) <= error
+        ratio = synthetic[column].var() / real[column].var()
+        assert abs(ratio - 1) <= 0.1
+
+
+@pytest.mark.parametrize('privacy', ['loud', -0.1, 1.0, True, None])
+def test_invalid_privacy_raises(privacy):
+    metadata = Metadata.detect_from_dataframes({'table': placements_like()})
+    with pytest.raises(SynthesizerInputError, match="parameter 'privacy'"):
+        GWMSynthesizer(metadata, privacy=privacy)
+
+
+def test_privacy_survives_the_gwm_format(tmp_path):
+    real = placements_like()
+    metadata = Metadata.detect_from_dataframes({'table': real})
+    synthesizer = GWMSynthesizer(metadata, privacy='balanced').fit(real)
+    path = tmp_path / 'model.gwm'
+    synthesizer.save(path, format='gwm')
+
+    loaded = GWMSynthesizer.load(path)
+
+    assert loaded.get_parameters()['privacy'] == 'balanced'
+    synthesizer.reset_sampling()
+    pd.testing.assert_frame_equal(loaded.sample(50), synthesizer.sample(50))
+
+
+@pytest.mark.parametrize('privacy', ['none', 'balanced'])
+def test_condition_matching_one_row_never_returns_it(privacy):
+    real = placements_like()
+    real.loc[0, 'group'] = 'only'
+    metadata = Metadata.detect_from_dataframes({'table': real})
+    synthesizer = GWMSynthesizer(metadata, privacy=privacy).fit(real)
+
+    rows = synthesizer.sample_from_conditions([Condition({'group': 'only'}, num_rows=20)])
+
+    assert len(rows) == 20
+    assert (
+        not (rows[['x', 'y']].to_numpy() == real.loc[0, ['x', 'y']].to_numpy(float))
+        .all(axis=1)
+        .any()
+    )
+
+
+def test_copy_check_sees_categories_coded_with_noise():
+    # RDT's UniformEncoder (SDV's choice for ordinal columns) gives each row a random code
+    # inside its category's interval; a row whose category comes from a donor then differs
+    # from a training row in the code, not in the category, and must still count as a copy.
+    real = placements_like()
+    metadata = Metadata.detect_from_dataframes({'table': real})
+    synthesizer = GWMSynthesizer(metadata, discrete_donors=2)
+    synthesizer.auto_assign_transformers({'table': real})
+    synthesizer.update_transformers({'group': UniformEncoder()})
+    synthesizer.fit(real)
+    column = synthesizer._columns.get_loc('group')
+    ends = synthesizer._cuts[column]
+    rows = synthesizer._model.data.copy()
+    category = np.searchsorted(ends, rows[:, column], side='left')
+    moved = rows.copy()
+    moved[:, column] = (np.r_[0.0, ends[:-1]][category] + ends[category]) / 2
+
+    assert len(set(rows[:, column])) > 3  # the codes are noisy
+    np.testing.assert_array_equal(synthesizer._row_keys(moved), synthesizer._row_keys(rows.copy()))
