@@ -98,6 +98,8 @@ def measure(name, dataset, num_rows, seed):
     warnings.simplefilter('ignore')
     from sdv.single_table import GaussianCopulaSynthesizer
 
+    from sdv_gwm._compat import set_random_state
+
     if name == 'GWM':
         from sdv_gwm import GWMSynthesizer as synthesizer_class
     else:
@@ -106,13 +108,12 @@ def measure(name, dataset, num_rows, seed):
     data, metadata = load_table(dataset, seed)
     table_name = next(iter(metadata.tables))
     synthesizer = synthesizer_class(metadata)
-    if hasattr(synthesizer, 'set_random_state'):
-        synthesizer.set_random_state(seed)
 
     rss_before = _max_rss_mb()
     start = time.perf_counter()
     synthesizer.fit({table_name: data})
     fit_time = time.perf_counter() - start
+    set_random_state(synthesizer, seed)
 
     start = time.perf_counter()
     sampled = synthesizer.sample(num_rows=num_rows)
