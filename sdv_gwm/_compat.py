@@ -50,6 +50,10 @@ PRIVATE = (
     ('rdt.transformers.null.NullTransformer', '_missing_value_generation'),
     ('sdv._utils', '_cast_to_datetime64'),
     ('sdv._utils', 'check_synthesizer_version'),
+    ('rdt.transformers.datetime.UnixTimestampEncoder', '_dtype'),
+    # SDV's fit steps the vectorized data path runs itself (GWMSynthesizer.fit).
+    ('sdv.single_table.base.BaseSingleTableSynthesizer', '_check_input_metadata_updated'),
+    ('sdv.single_table.base.BaseSingleTableSynthesizer', '_synthesizer_id'),
     # The console summary of an sdmetrics report, reused by sdv_gwm's own report.
     ('sdmetrics.reports.base_report.BaseReport', '_print_results'),
     # sdmetrics draws the random baseline table of DCRBaselineProtection from this seed.
@@ -153,3 +157,94 @@ def seeded_metric(metric_class, seed):
             The subclass; ``metric_class`` is left alone.
     """
     return type(f'Seeded{metric_class.__name__}', (metric_class,), {'_seed': seed})
+
+
+def hyper_transformer(processor):
+    """Return the ``rdt.HyperTransformer`` of an SDV ``DataProcessor``."""
+    return processor._hyper_transformer
+
+
+def output_columns(processor):
+    """Return the transformed column names of a fitted ``DataProcessor``, in order."""
+    return list(processor._hyper_transformer._output_columns)
+
+
+def sdtypes_of_dtypes(processor):
+    """Return the sdtypes SDV derives from dtypes (it keeps other sdtypes' failed casts)."""
+    return set(processor._DTYPE_TO_SDTYPE.values())
+
+
+def warned_overflow(processor, warned=None):
+    """Return whether SDV warned of an integer overflow; with ``warned``, set it first."""
+    if warned is not None:
+        processor._warned_overflow = warned
+
+    return processor._warned_overflow
+
+
+def cast_to_datetime64(value, datetime_format):
+    """SDV's parse of a metadata datetime (``range_min``, ``range_max``)."""
+    from sdv._utils import _cast_to_datetime64
+
+    return _cast_to_datetime64(value, datetime_format=datetime_format)
+
+
+def check_synthesizer_version(synthesizer):
+    """SDV's check, on ``fit``, that the synthesizer was not made by a newer SDV."""
+    import operator
+
+    from sdv._utils import check_synthesizer_version
+
+    check_synthesizer_version(synthesizer, is_fit_method=True, compare_operator=operator.lt)
+
+
+def processor_dtypes(processor):
+    """Return the dtypes an SDV ``DataProcessor`` learned on ``fit`` (a ``pandas.Series``)."""
+    return processor._dtypes
+
+
+def processor_keys(processor):
+    """Return the primary and alternate key columns an SDV ``DataProcessor`` generates."""
+    return list(processor._keys)
+
+
+def transformer_state(transformer):
+    """Return the fitted state of an RDT transformer that the column codec applies.
+
+    Returns:
+        dict:
+            ``dtype``, ``min``, ``max``, ``rounding_digits``, ``has_multiple_timezones``,
+            ``timezone_offset`` (``None`` where the transformer has no such attribute).
+    """
+    return {
+        'dtype': getattr(transformer, '_dtype', getattr(transformer, 'dtype', None)),
+        'min': getattr(transformer, '_min_value', None),
+        'max': getattr(transformer, '_max_value', None),
+        'rounding_digits': getattr(transformer, '_rounding_digits', None),
+        'has_multiple_timezones': getattr(transformer, '_has_multiple_timezones', False),
+        'timezone_offset': getattr(transformer, '_timezone_offset', None),
+    }
+
+
+def set_range(transformer, low, high):
+    """Set the range an RDT transformer clips to on ``reverse_transform``."""
+    transformer._min_value, transformer._max_value = low, high
+
+
+def random_state(transformer, method):
+    """Return RDT's context in which a transformer's ``method`` draws its random numbers."""
+    from rdt.transformers.base import set_random_states
+
+    return set_random_states(transformer.random_states, method, transformer.set_random_state)
+
+
+def null_replacement(transformer):
+    """Return what the null transformer of an RDT transformer puts in place of nulls."""
+    null_transformer = getattr(transformer, 'null_transformer', None)
+    if null_transformer is None:
+        return None, None
+
+    return (
+        null_transformer._missing_value_replacement,
+        null_transformer._missing_value_generation,
+    )

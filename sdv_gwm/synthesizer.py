@@ -1,14 +1,22 @@
 """``GWMSynthesizer``: the mixing engine as an SDV 2 single-table synthesizer."""
 
+import datetime
+import logging
 import os
 
 import numpy as np
 import pandas as pd
+import tqdm
 from rdt.transformers import FloatFormatter, LabelEncoder, UnixTimestampEncoder
+from sdv import version
 from sdv.errors import InvalidDataError, InvalidDataTypeError, SynthesizerInputError
-from sdv.single_table.base import BaseSingleTableSynthesizer
+from sdv.single_table.base import (
+    FIXED_RNG_SEED,
+    SYNTHESIZER_LOGGER,
+    BaseSingleTableSynthesizer,
+)
 
-from sdv_gwm import _compat, persistence
+from sdv_gwm import _compat, codec, persistence
 from sdv_gwm.engine import Mixer
 from sdv_gwm.weights import get_weights
 
@@ -23,32 +31,10 @@ MAX_DISCRETE_DONORS = 100
 #: sdtypes whose columns ``mix_within`` accepts: they are inherited, never mixed.
 DISCRETE_SDTYPES = ('categorical', 'boolean')
 
+#: Samples of at least this many rows show a progress bar (on a terminal).
+PROGRESS_ROWS = 100_000
 
-def _rounding_step(transformer):
-    """Return the step to which RDT rounds the column on ``reverse_transform`` (0: none).
-
-    RDT rounds to the learned digits, where it learned any (``None`` means the values have too
-    many decimals to round), and integer columns to whole numbers in any case.
-    """
-    digits = _compat.rounding_digits(transformer)
-    if getattr(transformer, 'learn_rounding_scheme', False) and digits is not None:
-        return 10.0**-digits
-
-    return 1.0 if pd.api.types.is_integer_dtype(_compat.learned_dtype(transformer)) else 0.0
-
-
-#: Nanoseconds of the finest unit a datetime format writes, finest first.
-DATETIME_UNITS = (('%f', 1e3), ('%S', 1e9), ('%T', 1e9), ('%M', 60e9), ('%H', 3600e9))
-
-
-def _datetime_unit(transformer):
-    """Return the unit, in nanoseconds, to which SDV truncates a datetime column (0: none)."""
-    datetime_format = getattr(transformer, 'datetime_format', None)
-    if not datetime_format:
-        return 0.0
-
-    units = [unit for code, unit in DATETIME_UNITS if code in datetime_format]
-    return units[0] if units else 86400e9
+LOGGER = logging.getLogger(__name__)
 
 
 def _check_count(name, value, alternative='', minimum=1):
@@ -166,6 +152,8 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
 
         self.discrete_donors = None if discrete_donors is None else int(discrete_donors)
         self._returns_frame = False
+        self._codec = None
+        self._data_path = None
         self._mix_columns = self.mix_within
         self._generated_codes = {}
         self._set_default_transformers()
@@ -292,7 +280,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
 
         self._check_table(table)
         self._returns_frame = returns_frame
-        return {self._table_name: table.copy()}
+        return {self._table_name: table}
 
     def _check_table(self, table):
         errors = []
@@ -353,9 +341,117 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         """
         self._fitted = False  # as SDV: a fit that fails leaves no fitted model behind
         tables = self._as_tables(data)
-        super().fit(tables)
-        self._keep_generated_codes(tables[self._table_name])
+        table = tables[self._table_name]
+        reason = self._fast_path_reason(table)
+        if reason is None:
+            reason = self._fit_fast(table)
+
+        if reason is not None:
+            super().fit({self._table_name: table.copy()})  # SDV renames columns in place
+            self._codec = None
+            self._set_data_path(reason)
+
+        self._keep_generated_codes(table)
         return self
+
+    def _fast_path_reason(self, table):
+        """Say why the vectorized data path cannot give SDV's results (``None``: it can)."""
+        if self.get_constraints():
+            return 'the synthesizer has constraints'
+        if getattr(self, '_user_transformers', False):
+            return 'transformers were set with update_transformers'
+        if getattr(self, '_composite_keys', None):
+            return 'the table has a composite key'
+        if not all(isinstance(column, str) for column in table.columns):
+            return 'the table has column names that are not strings'
+        if self._data_processor.grouped_columns_to_transformers:
+            return 'the table has multi-column transformers'
+
+        return None
+
+    def _set_data_path(self, reason=None):
+        self._data_path = 'vectorized' if reason is None else f'sdv ({reason})'
+        LOGGER.info('GWMSynthesizer data path: %s', self._data_path)
+
+    def _fit_fast(self, table):
+        """Fit as SDV's ``fit`` does, with the column codec; return why not, if it cannot."""
+        _compat.check_synthesizer_version(self)
+        self._check_input_metadata_updated()
+        self._fitted = False
+        self._data_processor.reset_sampling()
+        self._random_state_set = False
+        with tqdm.tqdm(total=4, desc='Fitting', disable=None) as progress:
+            progress.set_postfix_str('statistics')
+            parsed_columns = {}
+            try:
+                statistics = codec.partial(table, self._get_table_metadata(), parsed_columns)
+            except Exception as error:  # noqa: BLE001 (SDV's path then decides)
+                return f'the column codec failed: {error!r}'
+
+            progress.update()
+            progress.set_postfix_str('validation')
+            self.validate({self._table_name: statistics.rows})
+            progress.update()
+            progress.set_postfix_str('transformers')
+            try:
+                fitted = codec.Codec.fit(self._data_processor, statistics)
+                reason = fitted.reason or fitted.unsupported(statistics)
+                matrix = None if reason else fitted.encode(table, parsed_columns)
+            except Exception as error:  # noqa: BLE001 (SDV's path raises SDV's error)
+                reason = f'the column codec failed: {error!r}'
+
+            if reason is not None:
+                return reason
+
+            progress.update()
+            progress.set_postfix_str('model')
+            self._fit_matrix(fitted.output_columns, matrix)
+            progress.update()
+
+        for event in ('Fit', 'Fit processed data'):
+            SYNTHESIZER_LOGGER.info(
+                {
+                    'EVENT': event,
+                    'TIMESTAMP': datetime.datetime.now(),
+                    'SYNTHESIZER CLASS NAME': self.__class__.__name__,
+                    'SYNTHESIZER ID': self._synthesizer_id,
+                    'TOTAL NUMBER OF TABLES': 1,
+                    'TOTAL NUMBER OF ROWS': len(table),
+                    'TOTAL NUMBER OF COLUMNS': len(table.columns),
+                }
+            )
+
+        self._codec = fitted
+        self._set_data_path()
+        self._fitted = True
+        self._fitted_date = datetime.datetime.today().strftime('%Y-%m-%d')
+        self._fitted_sdv_version = getattr(version, 'community', None)
+        self._fitted_sdv_enterprise_version = getattr(version, 'enterprise', None)
+        return None
+
+    def update_transformers(self, column_name_to_transformer):
+        """Set the transformers of some columns, as SDV's method of the same name.
+
+        The table then goes through SDV's own data path (see ``get_info``).
+
+        Args:
+            column_name_to_transformer (dict):
+                Column name to an RDT transformer.
+        """
+        super().update_transformers(column_name_to_transformer)
+        self._user_transformers = True
+        self._codec = None
+
+    def get_info(self):
+        """Information about the synthesizer, as SDV's ``get_info``, and the data path.
+
+        Returns:
+            dict:
+                SDV's keys and ``data_path``: ``'vectorized'`` when the column codec
+                (``sdv_gwm.codec``) fitted and samples the table, else ``'sdv (reason)'``;
+                ``None`` before ``fit``.
+        """
+        return {**super().get_info(), 'data_path': getattr(self, '_data_path', None)}
 
     def _keep_generated_codes(self, table):
         """Keep what the generators (PII, keys) learned from: missing and repeated entries.
@@ -382,6 +478,8 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         if isinstance(processed_data, pd.DataFrame):
             processed_data = {self._table_name: processed_data}
 
+        self._codec = None
+        self._set_data_path('fitted on processed data')
         super().fit_processed_data(processed_data)
         return self
 
@@ -412,14 +510,17 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
                 continue
 
             numeric[index] = True
-            step[index] = _rounding_step(transformer)
-            unit[index] = _datetime_unit(transformer)
+            step[index] = codec.rounding_step(transformer)
+            unit[index] = codec.datetime_unit(transformer)
 
         return numeric, exact, step, unit
 
     def _fit(self, processed_data):
-        columns = processed_data.columns
-        data = processed_data.to_numpy(dtype=float, na_value=np.nan)
+        self._fit_matrix(
+            processed_data.columns, processed_data.to_numpy(dtype=float, na_value=np.nan)
+        )
+
+    def _fit_matrix(self, columns, data):
         continuous, exact, step, unit = self._column_roles(columns)
         with np.errstate(invalid='ignore'):
             variance = np.nanvar(data, axis=0) if len(data) else np.zeros(len(columns))
@@ -442,7 +543,8 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
 
         groups = None
         if self.mix_within:
-            keys = processed_data[self._mix_columns].astype(str).agg('\x1f'.join, axis=1)
+            within = data[:, [columns.get_loc(column) for column in self._mix_columns]]
+            keys = pd.DataFrame(within).astype(str).agg('\x1f'.join, axis=1)
             groups = pd.factorize(keys)[0]
 
         self._columns = columns
@@ -555,6 +657,28 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
 
         return pd.DataFrame(sampled, columns=self._columns)
 
+    def _sample_rows(self, num_rows, conditions=None, *args, **kwargs):
+        """SDV's ``_sample_rows``; without conditions the column codec decodes the rows."""
+        keep_extra_columns = kwargs.get('keep_extra_columns', len(args) > 3 and args[3])
+        fast = getattr(self, '_codec', None) is not None and not self.get_constraints()
+        if not fast or conditions is not None or keep_extra_columns:
+            return super()._sample_rows(num_rows, conditions, *args, **kwargs)
+
+        previous_rows = kwargs.get('previous_rows', args[2] if len(args) > 2 else None)
+        if not self._random_state_set:
+            self._set_random_state(FIXED_RNG_SEED)
+
+        raw_sampled = self._sample(num_rows)
+        disable = None if num_rows >= PROGRESS_ROWS else True
+        with tqdm.tqdm(total=len(self._codec.columns), desc='Decoding', disable=disable) as bar:
+            sampled = self._codec.decode(raw_sampled.to_numpy(), progress=bar)
+
+        sampled = self.reverse_transform_constraints(sampled)
+        if previous_rows is not None and len(previous_rows.columns):
+            sampled = pd.concat([previous_rows, sampled], ignore_index=True)
+
+        return sampled, len(sampled)
+
     def _shrink_rounded(self, sampled):
         """Shrink, in place, the columns RDT will round towards their mean (see ``_fit``)."""
         for column in np.flatnonzero(self._shrink < 1):
@@ -577,8 +701,10 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         ``grid`` is overwritten.
         """
         rounded, truncated = self._step > 0, self._unit > 0
-        grid[:, rounded] = np.round(grid[:, rounded] / self._step[rounded])
-        grid[:, truncated] = np.floor(grid[:, truncated] / self._unit[truncated])
+        divisor = np.where(rounded, self._step, np.where(truncated, self._unit, 1.0))
+        np.divide(grid, divisor, out=grid)  # whole rows at once; x / 1 is exact
+        np.rint(grid, out=grid, where=rounded)
+        np.floor(grid, out=grid, where=truncated)
         grid += 0.0  # -0.0 and 0.0 hash alike
         grid[np.isnan(grid)] = np.nan  # one NaN bit pattern
         # Equal rows hash alike; a rare collision only costs a needless redraw.
