@@ -70,18 +70,30 @@ NAT = np.iinfo(np.int64).min
 DATETIME_UNITS = (('%f', 1e3), ('%S', 1e9), ('%T', 1e9), ('%M', 60e9), ('%H', 3600e9))
 
 
-def _rounding_digits(values):
-    """Return the decimals of each value (``MAX_DECIMALS + 1``: more than RDT rounds to)."""
-    digits = np.full(len(values), MAX_DECIMALS + 1)
-    pending = np.arange(len(values))
-    for decimals in range(MAX_DECIMALS + 1):
-        rounded = values[pending] == np.round(values[pending], decimals)
-        digits[pending[rounded]] = decimals
-        pending = pending[~rounded]
-        if not len(pending):
+def _rounding_rows(values):
+    """Positions from which RDT's ``learn_rounding_digits`` learns what it learns from all.
+
+    RDT gives up (``None``) if a value changes when rounded to ``MAX_DECIMALS`` minus the
+    integer digits of the largest magnitude, else takes the fewest decimals that change no
+    value. One value that changes at that precision, or else one that changes at each
+    smaller number of decimals, lead it to the same answer (the caller keeps the minimum and
+    the maximum, which fix the largest magnitude).
+    """
+    highest = int(np.max(np.abs(values)))
+    precision = max(0, MAX_DECIMALS - (len(str(highest)) if highest != 0 else 0))
+    changed = values != np.round(values, precision)
+    if changed.any():
+        return [int(np.argmax(changed))]
+
+    rows = []
+    for decimals in range(precision + 1):
+        changed = values != np.round(values, decimals)
+        if not changed.any():
             break
 
-    return digits
+        rows.append(int(np.argmax(changed)))
+
+    return rows
 
 
 def _first_positions(mask):
@@ -98,7 +110,7 @@ def _numeric_rows(values, column_metadata):
 
     present = numbers[finite]
     rows = [finite[np.argmin(present)], finite[np.argmax(present)]]
-    rows.append(finite[np.argmax(_rounding_digits(present))])
+    rows.extend(finite[_rounding_rows(present)])
     low, high = column_metadata.get('range_min'), column_metadata.get('range_max')
     outside = np.zeros(len(present), dtype=bool)
     if low is not None:

@@ -537,3 +537,20 @@ def test_codec_gives_the_engine_its_rounding_steps_and_datetime_units(name):
     np.testing.assert_array_equal(fitted.datetime_units()[mixed], synthesizer._unit[mixed])
     found = fitted.rounding_steps() if name == 'numerical' else fitted.datetime_units()
     assert (found > 0).any()
+
+
+@pytest.mark.parametrize('decimals', [0, 1, 3, 6, None])
+def test_rounding_rows_decide_rdt_rounding_digits(decimals):
+    """RDT learns the same rounding digits from the kept rows as from the whole column."""
+    from rdt.transformers.utils import learn_rounding_digits
+
+    rng = np.random.default_rng(decimals or 7)
+    for scale in (1e-3, 1.0, 1e6):
+        values = rng.normal(0, scale, 5_000)
+        if decimals is not None:
+            values = values.round(decimals)
+            values[rng.integers(0, len(values), 3)] = rng.normal(size=3).round(decimals + 2)
+
+        kept = codec._rounding_rows(values) + [int(np.argmin(values)), int(np.argmax(values))]
+        expected = learn_rounding_digits(pd.Series(values))
+        assert learn_rounding_digits(pd.Series(values[kept])) == expected
