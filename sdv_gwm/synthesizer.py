@@ -18,6 +18,7 @@ from sdv.single_table.base import (
 
 from sdv_gwm import _compat, codec, persistence
 from sdv_gwm.engine import Mixer
+from sdv_gwm.moments import Moments
 from sdv_gwm.weights import get_weights
 
 #: Rounding noise may add at most this share of a column's variance before the column is
@@ -521,10 +522,35 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         )
 
     def _fit_matrix(self, columns, data):
-        continuous, exact, step, unit = self._column_roles(columns)
-        with np.errstate(invalid='ignore'):
-            variance = np.nanvar(data, axis=0) if len(data) else np.zeros(len(columns))
+        groups = None
+        if self.mix_within:
+            within = data[:, [columns.get_loc(column) for column in self._mix_columns]]
+            keys = pd.DataFrame(within).astype(str).agg('\x1f'.join, axis=1)
+            groups = pd.factorize(keys)[0]
 
+        mixing = self._fit_statistics(columns, Moments.of(data))
+        self._model = Mixer(data, *mixing, groups, donors=self.discrete_donors)
+        self._training_keys = np.sort(self._row_keys(data.copy()))
+
+    def _fit_statistics(self, columns, moments):
+        """Fit everything but the training rows from per-column statistics.
+
+        The in-memory fit summarises its one matrix; the distributed fit (``sdv_gwm.scale``)
+        merges the summaries of its partitions.
+
+        Args:
+            columns (pandas.Index):
+                The transformed columns.
+            moments (sdv_gwm.moments.Moments):
+                Their statistics over all training rows.
+
+        Returns:
+            tuple:
+                The ``Mixer`` arguments: mask of the mixed columns, weight law, lower and
+                upper bounds of the mixed values.
+        """
+        continuous, exact, step, unit = self._column_roles(columns)
+        variance = moments.variance
         # Rounding adds about step**2 / 12 to the variance. Where that is a large share of it
         # (binary or low-cardinality columns) the column is inherited; elsewhere the mixed
         # values are shrunk towards the mean by `shrink` so that rounding restores it.
@@ -535,28 +561,18 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         # Conditions on these columns are met by mixing only the rows that meet them.
         self._native = exact & ~continuous
         self._shrink = np.where(continuous, np.sqrt(1 - np.minimum(rounding_share, 1)), 1.0)
-        self._means = np.nanmean(data, axis=0)
-        lower = np.where(continuous, np.nanmin(data, axis=0), -np.inf)
-        upper = np.where(continuous, np.nanmax(data, axis=0), np.inf)
+        self._means = np.where(moments.count > 0, moments.mean, np.nan)
+        lower = np.where(continuous, moments.low, -np.inf)
+        upper = np.where(continuous, moments.high, np.inf)
         if not self.enforce_min_max_values:
             lower, upper = self._metadata_bounds(columns, lower, upper)
-
-        groups = None
-        if self.mix_within:
-            within = data[:, [columns.get_loc(column) for column in self._mix_columns]]
-            keys = pd.DataFrame(within).astype(str).agg('\x1f'.join, axis=1)
-            groups = pd.factorize(keys)[0]
 
         self._columns = columns
         self._step = np.where(continuous, step, 0.0)
         self._unit = np.where(continuous, unit, 0.0)
-        law = self._law(len(data))
-        self._model = Mixer(
-            data, continuous, law, lower, upper, groups, donors=self.discrete_donors
-        )
         multipliers = np.random.default_rng(0).integers(2**63, size=len(columns), dtype=np.uint64)
         self._hash_multipliers = multipliers * np.uint64(2) + np.uint64(1)  # odd: no lost bits
-        self._training_keys = np.sort(self._row_keys(data.copy()))
+        return continuous, self._law(moments.rows), lower, upper
 
     def _law(self, num_rows):
         """The weight law, unbiased for the sample covariance when it preserves covariances.
@@ -649,13 +665,17 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         # 1. For a law that extrapolates those rows lie on both sides of 0 and 1 where u is
         # about 0, so E[u] stays 0; a law on [0, 1] would lose only u > 0 there and shrink
         # more than its theory says, so classic mixup is left as it is.
-        extrapolates = self._weights.eps0 + self._weights.eps1 > 0
-        reject = self._is_copy if extrapolates else None
+        reject = self._is_copy if self._redraws_copies else None
         sampled = self._shrink_rounded(self._model.sample(num_rows, rows, reject=reject))
         for index, value in fixed.items():
             sampled[:, index] = value
 
         return pd.DataFrame(sampled, columns=self._columns)
+
+    @property
+    def _redraws_copies(self):
+        """Whether sampled rows equal to a training row are drawn again (see ``_sample``)."""
+        return self._weights.eps0 + self._weights.eps1 > 0
 
     def _sample_rows(self, num_rows, conditions=None, *args, **kwargs):
         """SDV's ``_sample_rows``; without conditions the column codec decodes the rows."""
@@ -689,11 +709,16 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
 
         return sampled
 
-    def _is_copy(self, block):
-        """Flag mixed rows that equal a training row once shrunk and rounded."""
+    def _is_copy(self, block, training_keys=None):
+        """Flag mixed rows that equal a training row once shrunk and rounded.
+
+        ``training_keys``: the sorted ``_row_keys`` of the training rows (default: all of
+        them; a partition of the distributed path passes its own).
+        """
+        training_keys = self._training_keys if training_keys is None else training_keys
         keys = self._row_keys(self._shrink_rounded(block.copy()))
-        found = np.searchsorted(self._training_keys, keys).clip(max=len(self._training_keys) - 1)
-        return self._training_keys[found] == keys
+        found = np.searchsorted(training_keys, keys).clip(max=len(training_keys) - 1)
+        return training_keys[found] == keys
 
     def _row_keys(self, grid):
         """Hash each row as it will be written (numbers rounded, datetimes truncated).
