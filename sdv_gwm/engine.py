@@ -9,6 +9,13 @@ Missing values (``NaN``) in a continuous column follow the same parent; where on
 parent is missing, the winner's value is kept as it is. A value at a bound of its column that
 a large share of the rows hold (the zero of a zero-inflated column) is an *atom*: it is
 inherited like a missing value, so its frequency is kept and it pins no pair to its bound.
+
+With ``transport`` the partner is first moved into the winner's class: ``g``, the least-squares
+fit of each mixed column on indicators of every inherited value (``class_means``), is
+subtracted from the partner, its residual rescaled to the winner's class spread
+(``class_scales``) and the winner's ``g`` added, and the weight of the winner follows
+a law with mean ``E[max(lam, 1 - lam)]`` (``winner_law``). Class-conditional means, the
+between-class variance and the covariance of the mixed columns are then exact in expectation.
 """
 
 import numpy as np
@@ -18,12 +25,23 @@ CHUNK_SIZE = 65_536
 #: How often ``sample`` gives a rejected row another partner before it keeps the row.
 MAX_REDRAWS = 100
 
+#: With ``transport``, how many of those redraws keep the row's weight (see ``sample``).
+WEIGHT_KEPT_REDRAWS = 10
+
 #: Share of the rows a bound value must hold to be treated as an atom.
 ATOM_SHARE = 0.05
 
+#: Rows a level of an inherited column needs to get its own class-mean coefficient in
+#: ``class_means``; rarer levels share the baseline.
+MIN_LEVEL_ROWS = 10
 
-def _pair_room(x_i, x_j, diff, lower, upper):
-    """How far the weight of each row may leave [0, 1] before a value leaves its range."""
+
+def _pair_room(x_i, x_j, diff, lower, upper, clamp=True):
+    """How far the weight of each row may leave [0, 1] before a value leaves its range.
+
+    With ``clamp=False`` the room below 0 is negative where ``x_j`` itself lies outside the
+    range (a transported partner): the weight must then stay above ``-room0``.
+    """
     with np.errstate(divide='ignore', invalid='ignore'):
         rising = diff > 0
         below = np.where(rising, (x_j - lower) / diff, (upper - x_j) / -diff)
@@ -32,9 +50,113 @@ def _pair_room(x_i, x_j, diff, lower, upper):
     still = ~(np.isfinite(diff) & (diff != 0))
     below[still] = np.inf
     above[still] = np.inf
-    room0 = np.maximum(np.nanmin(below, axis=1, initial=np.inf), 0.0)
+    room0 = np.nanmin(below, axis=1, initial=np.inf)
     room1 = np.maximum(np.nanmin(above, axis=1, initial=np.inf), 0.0)
-    return room0, room1
+    return (np.maximum(room0, 0.0) if clamp else room0), room1
+
+
+def _levels(column, min_rows):
+    """Level code of every row: rare levels (fewer than ``min_rows`` rows) join the largest."""
+    _, codes, counts = np.unique(column, return_inverse=True, return_counts=True)
+    codes = codes.reshape(-1)
+    return np.where(counts[codes] >= min_rows, codes, np.argmax(counts))
+
+
+def class_scales(data, continuous, values, centres, min_rows=MIN_LEVEL_ROWS):
+    """Residual spread of each mixed column within the levels of one inherited column.
+
+    For each mixed column the inherited column (or missing-or-atom indicator) whose levels
+    explain most of the squared residual is chosen, and every row gets the root mean squared
+    residual of its level there. A level's residuals sum to zero (``class_means``), so
+    ``z = r / scale`` has mean zero, ``E[z^2] = 1`` and ``E[scale^2] = E[r^2]``.
+
+    Args:
+        data (numpy.ndarray):
+            The ``(n, p)`` training rows.
+        continuous (numpy.ndarray):
+            Boolean mask of the mixed columns.
+        values (numpy.ndarray):
+            ``(n, q)`` mixable values of the mixed columns.
+        centres (numpy.ndarray):
+            Their class means, from ``class_means``.
+        min_rows (int):
+            Rows a level needs to get its own spread.
+
+    Returns:
+        numpy.ndarray:
+            ``(n, q)`` spreads (``NaN`` where the value is not mixable).
+    """
+    squared = (values - centres) ** 2
+    inherited = [data[:, column] for column in np.flatnonzero(~continuous)]
+    levels = [_levels(column, min_rows) for column in inherited + list(np.isnan(values).T)]
+    scales = np.full_like(values, np.nan)
+    for column in range(values.shape[1]):
+        rows = ~np.isnan(squared[:, column])
+        if not rows.any():  # nothing to mix in this column
+            continue
+
+        target = squared[rows, column]
+        best, best_fit = None, -np.inf
+        for codes in levels:
+            sums = np.bincount(codes[rows], weights=target)
+            counts = np.bincount(codes[rows])
+            level_means = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
+            fit = np.sum(counts * level_means**2)  # between-level sum of squares, up to a constant
+            if fit > best_fit:
+                best, best_fit = level_means, fit
+                best_codes = codes
+
+        scales[rows, column] = np.sqrt(best[best_codes[rows]])
+
+    return scales
+
+
+def class_means(data, continuous, values, min_rows=MIN_LEVEL_ROWS):
+    """Fit each mixed column on indicators of the inherited values of its row.
+
+    The regressors are an intercept, one indicator per level of every inherited column (missing
+    values are a level; the most frequent level and levels with fewer than ``min_rows`` rows
+    are the baseline) and, for every mixed column with missing values or atoms, an indicator of
+    them. Each mixed column is fitted by least squares on the rows where it is mixable, so its
+    residual has mean zero within every level of every inherited column.
+
+    Args:
+        data (numpy.ndarray):
+            The ``(n, p)`` training rows.
+        continuous (numpy.ndarray):
+            Boolean mask of the mixed columns.
+        values (numpy.ndarray):
+            ``(n, q)`` mixable values of the mixed columns (``NaN``: missing or atom).
+        min_rows (int):
+            Rows a level needs to get its own coefficient.
+
+    Returns:
+        numpy.ndarray:
+            ``(n, q)`` fitted values ``g(d)`` of every row.
+    """
+    num_rows = len(data)
+    indicators = [np.ones(num_rows)]
+    inherited = [data[:, column] for column in np.flatnonzero(~continuous)]
+    for column in inherited + [np.isnan(value) for value in values.T]:
+        levels, codes, counts = np.unique(column, return_inverse=True, return_counts=True)
+        for level in np.flatnonzero(counts >= min_rows):
+            if level != np.argmax(counts) and counts[level] <= num_rows - min_rows:
+                indicators.append((codes == level).astype(float))
+
+    design = np.column_stack(indicators)
+    centres = np.empty_like(values)
+    missing = np.isnan(values)
+    complete = np.flatnonzero(~missing.any(axis=0))
+    if len(complete):
+        coefficients = np.linalg.lstsq(design, values[:, complete], rcond=None)[0]
+        centres[:, complete] = design @ coefficients
+
+    for column in np.flatnonzero(missing.any(axis=0)):
+        rows = ~missing[:, column]
+        coefficients = np.linalg.lstsq(design[rows], values[rows, column], rcond=None)[0]
+        centres[:, column] = design @ coefficients
+
+    return centres
 
 
 class Mixer:
@@ -64,6 +186,14 @@ class Mixer:
             ``None`` (default): discrete columns come from the winning parent. An int ``d``:
             each discrete column comes, independently, from a row drawn uniformly from the
             two parents and ``d`` donor rows (uniform candidates of the first parent's group).
+        transport (bool):
+            Move the partner into the first parent's class before mixing, and let the first
+            parent, which always wins, have the weight of ``winner_law``. Needs a law that
+            extrapolates. Defaults to ``False``.
+        noise (numpy.ndarray or None):
+            Per-column variance that rounding will add to the mixed values; they are shrunk
+            towards their row's centre (its class mean with ``transport``, else the column
+            mean) so that the variance stays exact after rounding.
     """
 
     def __init__(
@@ -77,6 +207,8 @@ class Mixer:
         chunk_size=CHUNK_SIZE,
         atom_share=ATOM_SHARE,
         donors=None,
+        transport=False,
+        noise=None,
     ):
         self.data = np.asarray(data, dtype=float)
         num_rows, num_columns = self.data.shape
@@ -85,8 +217,8 @@ class Mixer:
             raise ValueError('`continuous` must have one entry per column of `data`.')
 
         self.weights = weights
-        self.lower = np.full(num_columns, -np.inf) if lower is None else np.asarray(lower, float)
-        self.upper = np.full(num_columns, np.inf) if upper is None else np.asarray(upper, float)
+        self.lower = np.full(num_columns, -np.inf) if lower is None else np.array(lower, float)
+        self.upper = np.full(num_columns, np.inf) if upper is None else np.array(upper, float)
         self.groups = np.zeros(num_rows, dtype=int) if groups is None else np.asarray(groups)
         if self.groups.shape != (num_rows,):
             raise ValueError('`groups` must have one entry per row of `data`.')
@@ -100,8 +232,31 @@ class Mixer:
             repeated = at_bound.sum(axis=0) >= 2  # one row at a bound is no point mass
             atoms = at_bound & repeated & (at_bound.mean(axis=0) >= atom_share)
             self.mixable[atoms] = np.nan
+            # The other values stay off the atom's bound: a mixed value rounded onto it
+            # would make the atom more frequent generation after generation.
+            held = atoms.any(axis=0)
+            low = bound is self.lower
+            off = np.where(np.isnan(self.mixable), np.inf if low else -np.inf, self.mixable)
+            nearest = off.min(axis=0) if low else off.max(axis=0)
+            bound[held & np.isfinite(nearest)] = nearest[held & np.isfinite(nearest)]
 
         self._values = np.ascontiguousarray(self.mixable[:, self.continuous])
+        self.transport = bool(transport)
+        if self.transport:
+            if weights.eps0 + weights.eps1 == 0:
+                raise ValueError('`transport` needs a weight law that extrapolates.')
+
+            self.winner_law = weights.winner_law()
+            self._centres = class_means(self.data, self.continuous, self._values)
+            self._scales = class_scales(self.data, self.continuous, self._values, self._centres)
+        else:
+            self._centres = np.broadcast_to(np.nanmean(self._values, axis=0), self._values.shape)
+
+        noise = np.zeros(num_columns) if noise is None else np.asarray(noise, float)
+        with np.errstate(invalid='ignore', divide='ignore'):
+            spread = np.nanvar(self._values - self._centres, axis=0)
+            share = np.where(spread > 0, noise[self.continuous] / spread, 0.0)
+        self.shrink = np.sqrt(1 - np.minimum(share, 1))
 
         self.set_random_state(None)
 
@@ -199,7 +354,7 @@ class Mixer:
         step = 1 + (draws * np.maximum(size[group] - 1, 1)[:, None]).astype(int)
         return order[start[group][:, None] + (offset + step) % size[group][:, None]]
 
-    def mix(self, parent_i, parent_j, donors=None, first_wins=None):
+    def mix(self, parent_i, parent_j, donors=None, first_wins=None, lam=None, transport=None):
         """Mix given pairs of rows.
 
         Args:
@@ -212,6 +367,11 @@ class Mixer:
                 uniformly from the parents and the donors. ``None``: from the winning parent.
             first_wins (numpy.ndarray or None):
                 Which parent wins, to draw the weights given it; ``None``: drawn freely.
+                With ``transport`` the first parent always wins.
+            lam (numpy.ndarray or None):
+                With ``transport``, the winner's weights to use instead of new draws.
+            transport (bool or None):
+                Whether to transport the partners; ``None``: as the mixer was built.
 
         Returns:
             tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
@@ -220,24 +380,47 @@ class Mixer:
         """
         cont = self.continuous
         lower, upper = self.lower[cont], self.upper[cont]
+        transport = self.transport if transport is None else transport
         x_i, x_j = self._values[parent_i], self._values[parent_j]
+        if transport:  # the partner moved into the first parent's class
+            with np.errstate(divide='ignore', invalid='ignore'):
+                ratio = self._scales[parent_i] / self._scales[parent_j]
+            residual = np.where(ratio > 0, ratio * (x_j - self._centres[parent_j]), 0.0)
+            x_j = self._centres[parent_i] + np.where(np.isnan(x_j), np.nan, residual)
+
         diff = x_i - x_j
         room0 = room1 = None
         bounded = self.bounded[cont]
+        clamp = not transport
         if bounded.all():
-            room0, room1 = _pair_room(x_i, x_j, diff, lower, upper)
+            room0, room1 = _pair_room(x_i, x_j, diff, lower, upper, clamp)
         elif bounded.any():
             room0, room1 = _pair_room(
-                x_i[:, bounded], x_j[:, bounded], diff[:, bounded], lower[bounded], upper[bounded]
+                x_i[:, bounded],
+                x_j[:, bounded],
+                diff[:, bounded],
+                lower[bounded],
+                upper[bounded],
+                clamp,
             )
 
-        if first_wins is None:
+        if transport:
+            if lam is None:
+                lam = self.winner_law.sample(len(x_i), self.random_state, room0, room1)
+            first_wins = np.ones(len(x_i), dtype=bool)
+        elif first_wins is None:
             lam, first_wins = self.weights.draw(len(x_i), self.random_state, room0, room1)
         else:
             lam = self.weights.sample_given_winner(first_wins, self.random_state, room0, room1)
 
         out = self.data[np.where(first_wins, parent_i, parent_j)]
-        mixed = np.clip(x_j + lam[:, None] * diff, lower, upper)
+        mixed = x_j + lam[:, None] * diff
+        shrunk = np.flatnonzero(self.shrink < 1)
+        if len(shrunk):  # rounding will add back the variance taken here
+            centre = self._centres[np.where(first_wins, parent_i, parent_j)[:, None], shrunk]
+            mixed[:, shrunk] = centre + self.shrink[shrunk] * (mixed[:, shrunk] - centre)
+
+        mixed = np.clip(mixed, lower, upper)
         out[:, cont] = np.where(np.isnan(mixed), out[:, cont], mixed)
         if donors is not None:
             discrete = np.flatnonzero(~cont)
@@ -299,7 +482,7 @@ class Mixer:
     def _sample_block(self, num_rows, layout, reject):
         parent_i, parent_j = self.draw_pairs(num_rows, layout)
         donors = None if self.donors is None else self.draw_donors(parent_i, layout)
-        block, _, first_wins = self.mix(parent_i, parent_j, donors)
+        block, lam, first_wins = self.mix(parent_i, parent_j, donors)
         if reject is None:
             return block
 
@@ -329,11 +512,21 @@ class Mixer:
             partner[again] = self.draw_donors(winner[again], layout, 1, distinct=True)[:, 0]
             parent_i[pending], parent_j[pending] = winner, partner
             first_wins[pending] = True
-            block[pending], _, _ = self.mix(
+            # With transport only the winner's side of the weight makes a copy (lam near 1,
+            # where the row is the winner whatever its partner): redrawing the weight would
+            # condition it pair by pair and bias the variance, so it is kept for a while.
+            kept = self.transport and attempt < WEIGHT_KEPT_REDRAWS
+            # A winner at a bound of some column whose transported partners leave no room on
+            # the other side gets weights next to 1 whatever its partner: after half the
+            # redraws such rows are mixed without transport.
+            plain = self.transport and attempt >= MAX_REDRAWS // 2
+            block[pending], lam[pending], _ = self.mix(
                 parent_i[pending],
                 parent_j[pending],
                 None if donors is None else donors[pending],
                 first_wins[pending],
+                lam[pending] if kept else None,
+                False if plain else None,
             )
 
         return block

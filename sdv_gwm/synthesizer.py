@@ -120,6 +120,15 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             stay exact; a discrete-discrete joint becomes ``s P(a, b) + (1 - s) P(a) P(b)``
             and a discrete-continuous covariance scales by ``s``, with ``s = 1 / (d + 2)``.
             Rows move away from their parents: the distance to the closest record grows.
+        transport (bool):
+            Keep the relation between the discrete and the numerical columns (default
+            ``True``). A synthetic row takes its discrete values from one parent, the winner;
+            its partner is first moved into the winner's class (the class means come from a
+            least-squares fit of every mixed column on the discrete values). Class-conditional
+            means, between-class variance and the covariance of the numerical columns are then
+            exact in expectation, generation after generation. ``False``: the partner is mixed
+            as it is, and every discrete-continuous covariance scales by
+            ``E[max(lam, 1 - lam)]``. Only laws that extrapolate transport.
     """
 
     def __init__(
@@ -131,6 +140,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         weights='epbeta',
         mix_within=None,
         discrete_donors=None,
+        transport=True,
     ):
         super().__init__(metadata, enforce_min_max_values, enforce_rounding, locales)
         try:
@@ -152,6 +162,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             )
 
         self.discrete_donors = None if discrete_donors is None else int(discrete_donors)
+        self.transport = bool(transport)
         self._returns_frame = False
         self._codec = None
         self._data_path = None
@@ -529,7 +540,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             groups = pd.factorize(keys)[0]
 
         mixing = self._fit_statistics(columns, Moments.of(data))
-        self._model = Mixer(data, *mixing, groups, donors=self.discrete_donors)
+        self._model = Mixer(data, groups=groups, donors=self.discrete_donors, **mixing)
         self._training_keys = np.sort(self._row_keys(data.copy()))
 
     def _fit_statistics(self, columns, moments):
@@ -545,23 +556,21 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
                 Their statistics over all training rows.
 
         Returns:
-            tuple:
-                The ``Mixer`` arguments: mask of the mixed columns, weight law, lower and
-                upper bounds of the mixed values.
+            dict:
+                The ``Mixer`` arguments fitted from the statistics: mask of the mixed columns,
+                weight law, bounds of the mixed values, transport and rounding noise.
         """
         continuous, exact, step, unit = self._column_roles(columns)
         variance = moments.variance
         # Rounding adds about step**2 / 12 to the variance. Where that is a large share of it
         # (binary or low-cardinality columns) the column is inherited; elsewhere the mixed
-        # values are shrunk towards the mean by `shrink` so that rounding restores it.
+        # values are shrunk towards their centre by the engine so that rounding restores it.
         rounding_share = np.divide(
             step**2 / 12, variance, out=np.ones_like(variance), where=variance > 0
         )
         continuous &= rounding_share <= MAX_ROUNDING_SHARE
         # Conditions on these columns are met by mixing only the rows that meet them.
         self._native = exact & ~continuous
-        self._shrink = np.where(continuous, np.sqrt(1 - np.minimum(rounding_share, 1)), 1.0)
-        self._means = np.where(moments.count > 0, moments.mean, np.nan)
         lower = np.where(continuous, moments.low, -np.inf)
         upper = np.where(continuous, moments.high, np.inf)
         if not self.enforce_min_max_values:
@@ -570,9 +579,22 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         self._columns = columns
         self._step = np.where(continuous, step, 0.0)
         self._unit = np.where(continuous, unit, 0.0)
+        law = self._law(moments.rows)
+        transport = self.transport and law.eps0 + law.eps1 > 0
+        # With transport a row stays near its winner (mean weight 0.95), so rounding mostly
+        # snaps it back onto the winner's grid value and adds much less than h**2 / 12 to the
+        # variance: no compensation then (see the theory page).
+        mixing = {
+            'continuous': continuous,
+            'weights': law,
+            'lower': lower,
+            'upper': upper,
+            'transport': transport,
+            'noise': None if transport else np.where(continuous, step**2 / 12, 0.0),
+        }
         multipliers = np.random.default_rng(0).integers(2**63, size=len(columns), dtype=np.uint64)
         self._hash_multipliers = multipliers * np.uint64(2) + np.uint64(1)  # odd: no lost bits
-        return continuous, self._law(moments.rows), lower, upper
+        return mixing
 
     def _law(self, num_rows):
         """The weight law, unbiased for the sample covariance when it preserves covariances.
@@ -666,7 +688,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         # about 0, so E[u] stays 0; a law on [0, 1] would lose only u > 0 there and shrink
         # more than its theory says, so classic mixup is left as it is.
         reject = self._is_copy if self._redraws_copies else None
-        sampled = self._shrink_rounded(self._model.sample(num_rows, rows, reject=reject))
+        sampled = self._model.sample(num_rows, rows, reject=reject)
         for index, value in fixed.items():
             sampled[:, index] = value
 
@@ -699,24 +721,14 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
 
         return sampled, len(sampled)
 
-    def _shrink_rounded(self, sampled):
-        """Shrink, in place, the columns RDT will round towards their mean (see ``_fit``)."""
-        for column in np.flatnonzero(self._shrink < 1):
-            values = sampled[:, column]  # a view: updated in place
-            values -= self._means[column]
-            values *= self._shrink[column]
-            values += self._means[column]
-
-        return sampled
-
     def _is_copy(self, block, training_keys=None):
-        """Flag mixed rows that equal a training row once shrunk and rounded.
+        """Flag mixed rows that equal a training row once rounded.
 
         ``training_keys``: the sorted ``_row_keys`` of the training rows (default: all of
         them; a partition of the distributed path passes its own).
         """
         training_keys = self._training_keys if training_keys is None else training_keys
-        keys = self._row_keys(self._shrink_rounded(block.copy()))
+        keys = self._row_keys(block.copy())
         found = np.searchsorted(training_keys, keys).clip(max=len(training_keys) - 1)
         return training_keys[found] == keys
 

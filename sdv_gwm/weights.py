@@ -152,6 +152,20 @@ class EpBeta:
         """
         return 0.5 + float(self.dist.expect(lambda lam: np.abs(lam - 0.5)))
 
+    def winner_law(self):
+        """Return the law of the winner's weight for mixing with a transported partner.
+
+        Same support and ``E[u]``, mean ``h = E[max(lam, 1 - lam)]`` (``inheritance_factor``):
+        ``Var = h (1 - h) - E[u]``. The winner keeps as much of its own row as under this law.
+
+        Returns:
+            EpBeta:
+                The law.
+        """
+        mean = self.inheritance_factor
+        variance = mean * (1 - mean) - self.expected_u
+        return EpBeta(*_shapes(self.eps0, self.eps1, mean, variance), self.eps0, self.eps1)
+
     def get_parameters(self):
         """Return the four parameters as a dict."""
         return {'alpha': self.alpha, 'beta': self.beta, 'eps0': self.eps0, 'eps1': self.eps1}
@@ -257,9 +271,9 @@ class EpBeta:
         if room0 is None or (self.eps0 == 0 and self.eps1 == 0):
             return None
 
-        eps0 = np.minimum(self.eps0, room0)
+        eps0 = np.minimum(self.eps0, room0)  # negative: the weight must stay above -room0
         eps1 = np.minimum(self.eps1, room1)
-        scale = 1.0 + eps0 + eps1
+        scale = np.maximum(1.0 + eps0 + eps1, 1e-12)
         share = np.clip((self.mean + eps0) / scale, 1e-9, 1 - 1e-9)
         floor = min(MIN_CONCENTRATION, self.alpha + self.beta)
         total = np.maximum(scale**2 * share * (1 - share) / self.dist.var() - 1.0, floor)

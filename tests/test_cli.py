@@ -59,6 +59,7 @@ def test_synthesize_then_report(cps, tmp_path, capsys):
         'Moments',
         'Covariance',
         'Categories',
+        'Associations',
         'Column Shapes',
         'Column Pair Trends',
     }

@@ -7,6 +7,7 @@ import pytest
 from scale_tables import assert_moments_match, weather
 
 from sdv_gwm import GWMSynthesizer
+from sdv_gwm.moments import Moments
 
 pytest.importorskip('pyspark', reason="needs the 'spark' extra")
 if not (shutil.which('java') or os.environ.get('JAVA_HOME')):
@@ -50,11 +51,12 @@ def fitted(spark, table):
 def test_fit_from_partitions_gives_the_in_memory_statistics(table, fitted):
     data, metadata = table
     in_memory = GWMSynthesizer(metadata).fit(data)
-    continuous, law, lower, upper = fitted.model.mixing
-    np.testing.assert_array_equal(continuous, in_memory._model.continuous)
-    np.testing.assert_array_equal(lower, in_memory._model.lower)
-    np.testing.assert_array_equal(upper, in_memory._model.upper)
-    assert law.alpha == pytest.approx(in_memory._model.weights.alpha)
+    mixing = fitted.model.mixing
+    expected = in_memory._fit_statistics(in_memory._columns, Moments.of(in_memory._model.data))
+    for key in ('continuous', 'lower', 'upper'):
+        np.testing.assert_array_equal(mixing[key], expected[key])
+
+    assert mixing['weights'].alpha == pytest.approx(expected['weights'].alpha)
     exact = [column.kind not in ('rdt', 'uniform') for column in fitted.model.codec.columns]
     np.testing.assert_array_equal(
         fitted.model.codec.encode(data)[:, exact], in_memory._codec.encode(data)[:, exact]

@@ -138,7 +138,12 @@ def test_get_parameters_echoes_the_constructor(placements):
     _, metadata = placements
     law = EpBeta.preserving(0.3, 0.1)
     synthesizer = GWMSynthesizer(
-        metadata, enforce_rounding=False, weights=law, mix_within=['gender'], discrete_donors=2
+        metadata,
+        enforce_rounding=False,
+        weights=law,
+        mix_within=['gender'],
+        discrete_donors=2,
+        transport=False,
     )
 
     assert synthesizer.get_parameters() == {
@@ -148,6 +153,7 @@ def test_get_parameters_echoes_the_constructor(placements):
         'weights': law,
         'mix_within': ['gender'],
         'discrete_donors': 2,
+        'transport': False,
     }
 
 
@@ -434,7 +440,10 @@ def test_preserving_laws_keep_the_sample_covariance_of_small_tables():
     real = pd.DataFrame({'x': rng.normal(size=n), 'y': rng.normal(size=n)})
     real['y'] += real['x']
     metadata = Metadata.detect_from_dataframes({'table': real})
-    synthesizer = GWMSynthesizer(metadata, enforce_min_max_values=False).fit(real)
+    # Transport is tested on the engine (tests/test_transport.py): with 20 rows many winners
+    # sit near a bound, where its winner law (mean 0.98) has too little room.
+    synthesizer = GWMSynthesizer(metadata, enforce_min_max_values=False, transport=False)
+    synthesizer.fit(real)
     law = synthesizer._model.weights
     assert law.expected_u == pytest.approx(-1 / (2 * n), abs=1e-12)
     assert law.mean == pytest.approx(0.5, abs=1e-12)

@@ -33,6 +33,14 @@ Properties, each with a score in [0, 1] (higher is better):
     Per categorical column, the total variation distance ``0.5 * sum |p_real - p_syn|``
     between the category frequencies, nulls counted as one category. Column score
     ``1 - TVD``; property score ``1 - mean TVD``.
+``Associations``
+    How the discrete columns relate to the others. For every categorical-numeric pair,
+    ``eta^2``, the share of the numeric column's variance that the categories explain
+    (:func:`eta_squared`), real and synthetic; for every categorical-categorical pair,
+    Cramér's V (:func:`cramers_v`). Pair score ``1 - |synthetic - real|``; property score: mean
+    over pairs. ``class_means`` (an attribute of the property, also
+    ``StructureReport.class_means``) compares every class-conditional mean
+    (:func:`class_means`), with its standard error.
 ``Column Shapes`` and ``Column Pair Trends``
     Taken unchanged from the sdmetrics ``QualityReport`` run inside :meth:`generate`
     (scores, details and visualizations pass through).
@@ -240,6 +248,130 @@ def total_variation_distance(real, synthetic):
 
     both = pd.concat([frequencies(real), frequencies(synthetic)], axis=1).fillna(0.0)
     return float(0.5 * np.abs(both.iloc[:, 0] - both.iloc[:, 1]).sum())
+
+
+def _categories(series):
+    """A column's values as strings, nulls as one category of their own."""
+    series = series.astype(object)
+    return series.where(series.notna(), _NULL_CATEGORY).astype(str)
+
+
+def eta_squared(categories, values):
+    """Share of a numeric column's variance explained by a categorical one (``eta^2``).
+
+    ``sum_k n_k (mean_k - mean)^2 / sum_i (x_i - mean)^2`` over the rows where the numeric
+    value is not null; null categories count as one category.
+
+    Args:
+        categories (pandas.Series):
+            The categorical column.
+        values (pandas.Series):
+            The numeric column (floats), aligned with ``categories``.
+
+    Returns:
+        float:
+            ``eta^2`` in [0, 1]; NaN if the numeric column is constant or empty.
+    """
+    keep = values.notna().to_numpy()
+    values = values[keep].astype(float)
+    groups = _categories(categories[keep])
+    centred = values - values.mean()
+    total = float((centred**2).sum())
+    if not total > 0:
+        return float('nan')
+
+    class_means_ = centred.groupby(groups.to_numpy()).transform('mean')
+    return float((class_means_**2).sum() / total)
+
+
+def cramers_v(first, second):
+    """Cramér's V between two categorical columns (nulls as one category).
+
+    Args:
+        first (pandas.Series):
+            A categorical column.
+        second (pandas.Series):
+            Another, aligned with it.
+
+    Returns:
+        float:
+            V in [0, 1] (scipy's ``association``, without correction); NaN if a column has
+            a single category.
+    """
+    from scipy.stats.contingency import association
+
+    codes = [pd.factorize(_categories(column))[0] for column in (first, second)]
+    shape = tuple(int(code.max()) + 1 for code in codes)
+    if min(shape) < 2:
+        return float('nan')
+
+    table = np.bincount(codes[0] * shape[1] + codes[1], minlength=shape[0] * shape[1])
+    return float(association(table.reshape(shape), method='cramer'))
+
+
+def class_means(real, synthetic, categorical, numeric):
+    """Compare every class-conditional mean of the numeric columns.
+
+    Args:
+        real (pandas.DataFrame):
+            The real table.
+        synthetic (pandas.DataFrame):
+            The synthetic table.
+        categorical (list[str]):
+            The categorical columns.
+        numeric (dict):
+            The numeric columns mapped to their metadata (may be None).
+
+    Returns:
+        pandas.DataFrame:
+            One row per categorical column, category and numeric column: ``Real Mean``,
+            ``Synthetic Mean``, ``Real Rows``, ``Synthetic Rows``, ``Shift`` (difference in
+            real-std units of the numeric column), ``Synthetic Standard Error``
+            ``s_syn / sqrt(n_syn)`` and ``Z``, the difference over its standard error
+            ``sqrt(s_real^2 / n_real + s_syn^2 / n_syn)`` (NaN with fewer than two rows on a
+            side).
+    """
+    rows = []
+    groups = {
+        (name, column): _categories(frame[column]).to_numpy()
+        for name, frame in (('real', real), ('synthetic', synthetic))
+        for column in categorical
+    }
+    for column, column_metadata in numeric.items():
+        real_values = _numeric_column(real, column, column_metadata)
+        synthetic_values = _numeric_column(synthetic, column, column_metadata)
+        std = real_values.std()
+        for category_column in categorical:
+            stats_ = {
+                name: values.groupby(groups[name, category_column]).agg(['mean', 'var', 'count'])
+                for name, values in (('real', real_values), ('synthetic', synthetic_values))
+            }
+
+            both = stats_['real'].join(stats_['synthetic'], how='left', rsuffix='_syn')
+            for category, row in both.iterrows():
+                synthetic_error = np.sqrt(row['var_syn'] / row['count_syn'])
+                error = np.sqrt(row['var'] / row['count'] + synthetic_error**2)
+                difference = row['mean_syn'] - row['mean']
+                rows.append(
+                    {
+                        'Categorical Column': category_column,
+                        'Category': category,
+                        'Numerical Column': column,
+                        'Real Mean': row['mean'],
+                        'Synthetic Mean': row['mean_syn'],
+                        'Real Rows': int(row['count']),
+                        'Synthetic Rows': int(np.nan_to_num(row['count_syn'])),
+                        'Shift': difference / std if std > 0 else float('nan'),
+                        'Synthetic Standard Error': synthetic_error,
+                        'Z': difference / error if error > 0 else float('nan'),
+                    }
+                )
+
+    columns = [
+        'Categorical Column', 'Category', 'Numerical Column', 'Real Mean', 'Synthetic Mean',
+        'Real Rows', 'Synthetic Rows', 'Shift', 'Synthetic Standard Error', 'Z',
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _table_metadata(metadata):
@@ -557,6 +689,78 @@ class _Categories(_Property):
         return figure
 
 
+class _Associations(_Property):
+    """Categorical-numeric ``eta^2``, categorical-categorical Cramér's V, class means."""
+
+    def __init__(self):
+        super().__init__()
+        self.class_means = pd.DataFrame()
+
+    def compute(self, real, synthetic, categorical, numeric):
+        """Fill the details, the class means and the score.
+
+        Args:
+            real (pandas.DataFrame):
+                The real table.
+            synthetic (pandas.DataFrame):
+                The synthetic table.
+            categorical (list[str]):
+                The categorical columns.
+            numeric (dict):
+                The numeric columns mapped to their metadata.
+        """
+        rows = []
+        for category_column in categorical:
+            for column, column_metadata in numeric.items():
+                values = [
+                    eta_squared(frame[category_column], _numeric_column(frame, column, meta))
+                    for frame, meta in ((real, column_metadata), (synthetic, column_metadata))
+                ]
+                rows.append([category_column, column, 'eta^2', *values])
+
+        for index, first in enumerate(categorical):
+            for second in categorical[index + 1 :]:
+                values = [cramers_v(frame[first], frame[second]) for frame in (real, synthetic)]
+                rows.append([first, second, "Cramer's V", *values])
+
+        details = pd.DataFrame(
+            rows, columns=['Column 1', 'Column 2', 'Metric', 'Real', 'Synthetic']
+        )
+        details['Score'] = 1 - (details['Synthetic'] - details['Real']).abs()
+        self.details = details
+        self.class_means = class_means(real, synthetic, categorical, numeric)
+        self.score = float(details['Score'].mean()) if len(details) else float('nan')
+        self.is_computed = True
+
+    def get_visualization(self):
+        """Real against synthetic ``eta^2`` and Cramér's V of every pair (diagonal: perfect).
+
+        Returns:
+            plotly.graph_objects.Figure:
+                The figure.
+        """
+        figure = go.Figure()
+        for metric, rows in self.details.groupby('Metric', sort=False):
+            figure.add_trace(
+                go.Scatter(
+                    x=rows['Real'],
+                    y=rows['Synthetic'],
+                    mode='markers',
+                    name=metric,
+                    text=rows['Column 1'] + ' / ' + rows['Column 2'],
+                    hovertemplate='%{text}<br>real %{x:.3f}<br>synthetic %{y:.3f}<extra></extra>',
+                )
+            )
+
+        figure.add_shape(type='line', x0=0, y0=0, x1=1, y1=1, line={'dash': 'dash'})
+        figure.update_layout(
+            title=f'Associations: synthetic against real (score {self.score:.3f})',
+            xaxis_title='Real',
+            yaxis_title='Synthetic',
+        )
+        return figure
+
+
 class _SDMetricsProperty(_Property):
     """A property of a nested sdmetrics ``QualityReport``, passed through unchanged."""
 
@@ -596,10 +800,11 @@ class _SDMetricsProperty(_Property):
 class StructureReport(BaseReport):
     """Compare the structure (moments, covariance, categories) of a real and a synthetic table.
 
-    Properties: ``'Moments'``, ``'Covariance'``, ``'Categories'``, and sdmetrics'
-    ``'Column Shapes'`` and ``'Column Pair Trends'``; see the module docstring for the exact
-    definitions and scores. After :meth:`generate`, ``covariance_relative_error`` holds the
-    relative Frobenius error of the real-standardized covariance matrix.
+    Properties: ``'Moments'``, ``'Covariance'``, ``'Categories'``, ``'Associations'``, and
+    sdmetrics' ``'Column Shapes'`` and ``'Column Pair Trends'``; see the module docstring for
+    the exact definitions and scores. After :meth:`generate`, ``covariance_relative_error``
+    holds the relative Frobenius error of the real-standardized covariance matrix and
+    ``class_means`` the class-conditional means (:func:`class_means`).
 
     Example:
         >>> report = StructureReport()
@@ -610,11 +815,13 @@ class StructureReport(BaseReport):
     def __init__(self):
         super().__init__()
         self.covariance_relative_error = None
+        self.class_means = None
         self.table_name = None
         self._properties = {
             'Moments': _Moments(),
             'Covariance': _Covariance(),
             'Categories': _Categories(),
+            'Associations': _Associations(),
             'Column Shapes': _SDMetricsProperty('Column Shapes'),
             'Column Pair Trends': _SDMetricsProperty('Column Pair Trends'),
         }
@@ -700,6 +907,8 @@ class StructureReport(BaseReport):
         self._properties['Moments'].compute(real_data, synthetic_data, numeric)
         self._properties['Covariance'].compute(real_data, synthetic_data, numeric)
         self._properties['Categories'].compute(real_data, synthetic_data, categorical)
+        self._properties['Associations'].compute(real_data, synthetic_data, categorical, numeric)
+        self.class_means = self._properties['Associations'].class_means
         self.covariance_relative_error = self._properties['Covariance'].relative_error
 
         # sdmetrics' unified QualityReport (the single-table one is deprecated in 0.32); it

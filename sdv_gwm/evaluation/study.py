@@ -20,6 +20,22 @@ split off before generation 0 and never trained on:
     ridge regression for a numerical one; mean-imputed, standardized one-hot features from
     :func:`pandas.get_dummies`) trained on generation ``k`` and scored on the real holdout:
     macro F1 or R^2 (``ml_metric`` names it).
+``tstr``
+    Train on synthetic, test on real with a fixed nonlinear model: scikit-learn's
+    ``HistGradientBoostingClassifier`` / ``Regressor`` (``random_state=0``, one-hot features),
+    scored on the real holdout by ROC AUC (binary target), accuracy (several classes) or R^2
+    (``tstr_metric`` names it).
+``median_eta_squared_ratio`` / ``min_eta_squared_ratio``
+    ``eta^2`` (:func:`sdv_gwm.evaluation.report.eta_squared`) of generation ``k`` over the
+    real one, for every categorical-continuous pair whose real ``eta^2`` is at least
+    :data:`MIN_ETA_SQUARED`; median and minimum over those pairs.
+``max_class_mean_z``
+    The largest ``|mean_k - mean_real| / (s_k / sqrt(n_k))`` over every class (with at least
+    :data:`MIN_CLASS_ROWS` real rows) of every categorical column and every continuous
+    column: how far the class-conditional means are from the real ones in units of the
+    generation's own sampling error.
+``cramers_v_error``
+    Mean ``|V_k - V_real|`` of Cramér's V over the categorical-categorical pairs.
 """
 
 import itertools
@@ -33,12 +49,23 @@ from sdv.single_table import CTGANSynthesizer, GaussianCopulaSynthesizer, TVAESy
 from tqdm.auto import tqdm
 
 from sdv_gwm import _compat
-from sdv_gwm.evaluation.report import covariance_relative_error
+from sdv_gwm.evaluation.report import (
+    class_means,
+    covariance_relative_error,
+    cramers_v,
+    eta_squared,
+)
 from sdv_gwm.synthesizer import GWMSynthesizer
 from sdv_gwm.weights import Beta
 
 #: A numerical column needs this many distinct real values to count as continuous.
 MIN_DISTINCT_VALUES = 10
+
+#: A categorical-continuous pair counts in the ``eta^2`` ratios from this real ``eta^2`` on.
+MIN_ETA_SQUARED = 0.01
+
+#: A class counts in ``max_class_mean_z`` from this many real rows on.
+MIN_CLASS_ROWS = 10
 
 METRICS = (
     'median_variance_ratio',
@@ -46,6 +73,11 @@ METRICS = (
     'covariance_relative_error',
     'quality_score',
     'ml_efficacy',
+    'tstr',
+    'median_eta_squared_ratio',
+    'min_eta_squared_ratio',
+    'max_class_mean_z',
+    'cramers_v_error',
 )
 FEATURE_SDTYPES = ('numerical', 'categorical', 'boolean')
 
@@ -94,10 +126,11 @@ def _default_target(columns):
 class _Scorer:
     """Score generations against the real training rows and the real holdout."""
 
-    def __init__(self, real, holdout, metadata, target):
+    def __init__(self, real, holdout, metadata, target, quality=True):
         self.real = real
         self.metadata = metadata
         self.target = target
+        self.quality = quality
         _, columns = _table(metadata)
         self.continuous = [
             column
@@ -111,6 +144,22 @@ class _Scorer:
             if meta['sdtype'] in FEATURE_SDTYPES and column != target
         ]
         self.classification = target is not None and columns[target]['sdtype'] != 'numerical'
+        self.categorical = [
+            column
+            for column, meta in columns.items()
+            if meta['sdtype'] in ('categorical', 'boolean')
+        ]
+        self.pairs = {
+            (category, column): eta_squared(real[category], real[column].astype(float))
+            for category in self.categorical
+            for column in self.continuous
+        }
+        self.pairs = {pair: eta for pair, eta in self.pairs.items() if eta >= MIN_ETA_SQUARED}
+        self.associations = {
+            (first, second): cramers_v(real[first], real[second])
+            for index, first in enumerate(self.categorical)
+            for second in self.categorical[index + 1 :]
+        }
         if target is not None:
             self.holdout = holdout.dropna(subset=[target])
             self.holdout_x = pd.get_dummies(self.holdout[self.features], dtype=float)
@@ -143,9 +192,60 @@ class _Scorer:
         predicted = model.fit(train_x, y_train).predict(test_x)
         return f1_score(y_test, predicted, average='macro')
 
+    def tstr(self, train):
+        """Train gradient boosting on ``train``, score on the real holdout; with its metric."""
+        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+        from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
+
+        train = train.dropna(subset=[self.target])
+        train_x = pd.get_dummies(train[self.features], dtype=float)
+        test_x = self.holdout_x.reindex(columns=train_x.columns, fill_value=0.0)
+        y_train, y_test = train[self.target], self.holdout[self.target]
+        if not self.classification:
+            model = HistGradientBoostingRegressor(random_state=0).fit(train_x, y_train)
+            return r2_score(y_test, model.predict(test_x)), 'r2'
+
+        y_train, y_test = y_train.astype(str), y_test.astype(str)
+        binary = y_test.nunique() == 2
+        if y_train.nunique() < 2:  # one class left: a constant prediction
+            constant = y_train.iloc[0]
+            return (0.5, 'roc_auc') if binary else ((y_test == constant).mean(), 'accuracy')
+
+        model = HistGradientBoostingClassifier(random_state=0).fit(train_x, y_train)
+        if binary and set(y_test) <= set(model.classes_):
+            positive = model.classes_[1]
+            score = roc_auc_score(y_test == positive, model.predict_proba(test_x)[:, 1])
+            return score, 'roc_auc'
+
+        return accuracy_score(y_test, model.predict(test_x)), 'accuracy'
+
+    def associations_score(self, synthetic):
+        """``eta^2`` ratios, class-mean z and Cramér's V error of one generation."""
+        ratios = pd.Series(
+            {
+                pair: eta_squared(synthetic[pair[0]], synthetic[pair[1]].astype(float)) / eta
+                for pair, eta in self.pairs.items()
+            },
+            dtype=float,
+        )
+        means = class_means(self.real, synthetic, self.categorical, dict.fromkeys(self.continuous))
+        means = means[means['Real Rows'] >= MIN_CLASS_ROWS]
+        z = (means['Synthetic Mean'] - means['Real Mean']) / means['Synthetic Standard Error']
+        errors = [
+            abs(cramers_v(synthetic[first], synthetic[second]) - value)
+            for (first, second), value in self.associations.items()
+        ]
+        return {
+            'median_eta_squared_ratio': float(ratios.median()) if len(ratios) else np.nan,
+            'min_eta_squared_ratio': float(ratios.min()) if len(ratios) else np.nan,
+            'max_class_mean_z': float(z.abs().max()) if len(z) else np.nan,
+            'cramers_v_error': float(np.nanmean(errors)) if errors else np.nan,
+        }
+
     def score(self, synthetic):
         """Return the metrics of one generation as a dict."""
         ratios = synthetic[self.continuous].astype(float).var() / self.real_variance
+        tstr, tstr_metric = (np.nan, None) if self.target is None else self.tstr(synthetic)
         return {
             'median_variance_ratio': float(ratios.median()),
             'min_variance_ratio': float(ratios.min()),
@@ -156,8 +256,13 @@ class _Scorer:
             else np.nan,
             'quality_score': evaluate_quality(
                 self.real, synthetic, self.metadata, verbose=False
-            ).get_score(),
+            ).get_score()
+            if self.quality
+            else np.nan,
             'ml_efficacy': np.nan if self.target is None else self.ml_efficacy(synthetic),
+            'tstr': tstr,
+            'tstr_metric': tstr_metric,
+            **self.associations_score(synthetic),
         }
 
 
@@ -172,6 +277,7 @@ def repeated_synthesis(
     target=None,
     random_state=None,
     verbose=True,
+    quality=True,
 ):
     """Run chains of repeated synthesis and score every generation.
 
@@ -201,12 +307,16 @@ def repeated_synthesis(
             Seed of the split and of every synthesizer's sampling. Defaults to None.
         verbose (bool):
             Whether to show a progress bar over the fits. Defaults to True.
+        quality (bool):
+            Whether to compute SDV's ``quality_score`` (the slowest metric; NaN if not).
+            Defaults to True.
 
     Returns:
         pandas.DataFrame:
             One row per synthesizer, chain and generation (0 is the real training table)
             with the columns ``synthesizer``, ``chain``, ``generation``, the metrics of the
-            module docstring, ``target`` and ``ml_metric`` (``'f1_macro'`` or ``'r2'``).
+            module docstring, ``target``, ``ml_metric`` (``'f1_macro'`` or ``'r2'``) and
+            ``tstr_metric``.
 
     Raises:
         ValueError: If ``generations`` or ``chains`` is not positive, ``holdout`` is not in
@@ -230,7 +340,7 @@ def repeated_synthesis(
         real = real.sample(n=min(num_rows, len(real)), random_state=rng)
 
     real = real.reset_index(drop=True)
-    scorer = _Scorer(real, test, metadata, target)
+    scorer = _Scorer(real, test, metadata, target, quality)
     ml_metric = None
     if target is not None:
         ml_metric = 'f1_macro' if scorer.classification else 'r2'

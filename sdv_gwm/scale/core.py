@@ -257,9 +257,10 @@ class Model:
             compensation, the grid of the copy check); it has no training rows.
         codec (sdv_gwm.codec.Codec):
             Encodes training rows and decodes synthetic rows.
-        mixing (tuple):
+        mixing (dict):
             The ``Mixer`` arguments fitted from the whole table: mask of the mixed columns,
-            weight law (for the whole table's number of rows), lower and upper bounds.
+            weight law (for the whole table's number of rows), bounds, transport, rounding
+            noise.
         groups (GroupCounts):
             Training rows per ``mix_within`` group.
         meta (pandas.DataFrame):
@@ -268,7 +269,7 @@ class Model:
 
     synthesizer: object
     codec: object
-    mixing: tuple
+    mixing: dict
     groups: GroupCounts
     meta: pd.DataFrame
 
@@ -322,7 +323,7 @@ def synthesize_partition(frame, model, num_rows, random_state, buckets=None):
     synthesizer = model.synthesizer
     data = model.codec.encode(plain_frame(frame))
     groups = None if buckets is None else pd.factorize(np.asarray(buckets))[0]
-    mixer = Mixer(data, *model.mixing, groups, donors=synthesizer.discrete_donors)
+    mixer = Mixer(data, groups=groups, donors=synthesizer.discrete_donors, **model.mixing)
     mixer.set_random_state(random_state)
     reject = None
     if synthesizer._redraws_copies:
@@ -330,7 +331,7 @@ def synthesize_partition(frame, model, num_rows, random_state, buckets=None):
         reject = functools.partial(synthesizer._is_copy, training_keys=training_keys)
 
     sampled = mixer.sample(num_rows, reject=reject)
-    return model.codec.decode(synthesizer._shrink_rounded(sampled))
+    return model.codec.decode(sampled)
 
 
 def synthesize_placed(frame, model, allocation, seed):

@@ -7,15 +7,25 @@ import plotly.graph_objects as go
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
 from sdv_gwm.datasets import load_dataset
 from sdv_gwm.evaluation.report import (
     StructureReport,
     covariance_relative_error,
+    cramers_v,
+    eta_squared,
     total_variation_distance,
 )
 
-PROPERTIES = ['Moments', 'Covariance', 'Categories', 'Column Shapes', 'Column Pair Trends']
+PROPERTIES = [
+    'Moments',
+    'Covariance',
+    'Categories',
+    'Associations',
+    'Column Shapes',
+    'Column Pair Trends',
+]
 NUMERIC = ['x', 'y', 'z', 'when']
 
 
@@ -326,3 +336,43 @@ def test_demo_dataset(demo):
         if key not in ours.index:
             key = key[::-1]
         assert ours.loc[key, 'Real Correlation'] == pytest.approx(row['Real Correlation'])
+
+
+def test_eta_squared_closed_form():
+    categories = pd.Series(['a', 'a', 'b', 'b', None, None])
+    values = pd.Series([1.0, 3.0, 5.0, 7.0, 9.0, np.nan])
+    # Means 2, 6, 9 (the null category has one value); overall mean 5, total SS 40.
+    between = 2 * (2 - 5) ** 2 + 2 * (6 - 5) ** 2 + (9 - 5) ** 2
+    assert eta_squared(categories, values) == pytest.approx(between / 40)
+    assert np.isnan(eta_squared(categories, pd.Series([1.0] * 6)))
+
+
+def test_cramers_v_known_tables():
+    first = pd.Series(list('aabb') * 25)
+    assert cramers_v(first, first) == pytest.approx(1.0)
+    independent = pd.Series(list('xyxy') * 25)
+    assert cramers_v(first, independent) == pytest.approx(0.0)
+    table = np.array([[30, 10], [20, 40]])
+    rows = np.repeat(['a', 'a', 'b', 'b'], table.ravel())
+    columns = np.repeat(['x', 'y', 'x', 'y'], table.ravel())
+    chi2 = stats.chi2_contingency(table, correction=False)[0]
+    expected = np.sqrt(chi2 / table.sum())
+    assert cramers_v(pd.Series(rows), pd.Series(columns)) == pytest.approx(expected)
+    assert np.isnan(cramers_v(first, pd.Series(['x'] * 100)))
+
+
+def test_associations_and_class_means(real):
+    synthetic = real.copy()
+    synthetic.loc[synthetic['color'] == 'red', 'x'] += 1.0  # one class mean moves
+    report = StructureReport()
+    report.generate(real, synthetic, METADATA, verbose=False)
+    details = report.get_details('Associations')
+    assert set(details['Metric']) == {'eta^2', "Cramer's V"}
+    pair = details[(details['Column 1'] == 'color') & (details['Column 2'] == 'y')]
+    assert pair['Score'].iloc[0] == pytest.approx(1.0)
+    means = report.class_means
+    moved = means[(means['Category'] == 'red') & (means['Numerical Column'] == 'x')]
+    assert moved['Synthetic Mean'].iloc[0] - moved['Real Mean'].iloc[0] == pytest.approx(1.0)
+    kept = means[means['Numerical Column'] == 'y']
+    np.testing.assert_allclose(kept['Z'], 0.0)
+    assert report.get_visualization('Associations') is not None

@@ -1,0 +1,194 @@
+"""Mixed tables under repeated synthesis: discrete-continuous structure, generation by generation.
+
+For each table, ``sdv_gwm.evaluation.study.repeated_synthesis`` runs ``--chains`` chains of
+``--generations`` generations for GWM (default: the partner transported into the winner's
+class), GWM without transport (``transport=False``: the partner mixed as it is),
+GaussianCopula and a bootstrap of the rows (the sampling error of repeated synthesis itself),
+and scores every generation: class-conditional means (``max_class_mean_z``),
+``eta^2`` ratios, Cramér's V error, train-on-synthetic test-on-real gradient boosting
+(``tstr``), variance ratios and covariance error. Tables larger than ``--rows`` training rows
+are subsampled (after the 20 % holdout is split off). Writes, in ``benchmarks/results/``,
+``mixed.csv``, ``mixed.md`` (the done-means table) and ``mixed_<metric>.html`` figures.
+
+Examples::
+
+    python benchmarks/mixed.py                                   # 6 tables, 5 chains x 10
+    python benchmarks/mixed.py --datasets AER/CPS1985 --chains 2 --generations 3
+    python benchmarks/mixed.py --merge benchmarks/results/mixed_*.csv  # one table of runs
+"""
+
+import argparse
+import os
+import time
+import warnings
+from pathlib import Path
+
+# Gradient boosting on a few thousand rows: one thread is faster than contended OpenMP threads.
+os.environ.setdefault('OMP_NUM_THREADS', '1')
+
+import numpy as np
+import pandas as pd
+from sdv.single_table import GaussianCopulaSynthesizer
+from tabulate import tabulate
+
+from sdv_gwm.datasets import load_dataset
+from sdv_gwm.evaluation.study import plot_study, repeated_synthesis
+from sdv_gwm.synthesizer import GWMSynthesizer
+
+RESULTS_DIR = Path(__file__).resolve().parent / 'results'
+#: Table -> the column train-on-synthetic test-on-real predicts.
+TARGETS = {
+    'AER/CPS1985': 'gender',
+    'ISLR/Default': 'default',
+    'ggplot2/diamonds': 'price',
+    'student_placements': 'placed',
+    'AER/CreditCard': 'card',
+    'ISLR/Wage': 'jobclass',
+}
+
+
+class Bootstrap:
+    """Reference: resample the training rows with replacement (a perfect copy of the law).
+
+    Its spread over generations is the sampling error of repeated synthesis itself.
+    """
+
+    def __init__(self, metadata):
+        self.table = None
+        self.rng = np.random.default_rng()
+
+    def fit(self, data):
+        self.table = data
+
+    def set_random_state(self, seed):
+        self.rng = np.random.default_rng(seed)
+
+    def sample(self, num_rows):
+        ((name, table),) = self.table.items()
+        rows = self.rng.integers(0, len(table), num_rows)
+        return {name: table.iloc[rows].reset_index(drop=True)}
+
+
+SYNTHESIZERS = {
+    'GWM': GWMSynthesizer,
+    'GWM transport=False': lambda metadata: GWMSynthesizer(metadata, transport=False),
+    'GaussianCopula': GaussianCopulaSynthesizer,
+    'bootstrap': Bootstrap,
+}
+FIGURES = ('median_eta_squared_ratio', 'tstr', 'median_variance_ratio')
+
+
+def to_markdown(frame):
+    return tabulate(
+        frame, headers='keys', tablefmt='github', showindex=False, disable_numparse=True
+    )
+
+
+def done_table(results):
+    """One row per table and synthesizer: generation 1 and the last one, means over chains."""
+    last = results['generation'].max()
+    rows = []
+    for (dataset, label), frame in results.groupby(['dataset', 'synthesizer'], sort=False):
+        first, final = frame[frame['generation'] == 1], frame[frame['generation'] == last]
+        real = frame[frame['generation'] == 0].iloc[0]
+        copula = results[
+            (results['dataset'] == dataset)
+            & (results['synthesizer'] == 'GaussianCopula')
+            & (results['generation'] == last)
+        ]
+        rows.append(
+            {
+                'table': dataset,
+                'synthesizer': label,
+                'max class-mean z (g1)': f'{first["max_class_mean_z"].mean():.1f}',
+                'eta^2 ratio median (g1)': f'{first["median_eta_squared_ratio"].mean():.3f}',
+                f'eta^2 ratio median (g{last})': f'{final["median_eta_squared_ratio"].mean():.3f}',
+                f'eta^2 ratio min (g{last})': f'{final["min_eta_squared_ratio"].mean():.3f}',
+                f'Cramer V error (g{last})': f'{final["cramers_v_error"].mean():.3f}',
+                f'TSTR real / g{last}': (
+                    f'{real["tstr"]:.3f} / {final["tstr"].mean():.3f} ({real["tstr_metric"]})'
+                ),
+                'TSTR rel. change': f'{final["tstr"].mean() / real["tstr"] - 1:+.1%}',
+                f'variance ratio median [min] (g{last})': (
+                    f'{final["median_variance_ratio"].mean():.3f} '
+                    f'[{final["min_variance_ratio"].mean():.3f}]'
+                ),
+                f'cov. error (g{last}) / GaussianCopula': (
+                    f'{final["covariance_relative_error"].mean():.3f} / '
+                    f'{copula["covariance_relative_error"].mean():.3f}'
+                ),
+            }
+        )
+
+    return pd.DataFrame(rows)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--datasets', nargs='+', default=list(TARGETS))
+    parser.add_argument('--generations', type=int, default=10)
+    parser.add_argument('--chains', type=int, default=5)
+    parser.add_argument('--rows', type=int, default=2000, help='training rows at most')
+    parser.add_argument('--synthesizers', nargs='+', help='labels to keep (default: all)')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--output', default='mixed', help='file name stem')
+    parser.add_argument('--merge', nargs='+', help='only render the tables of these CSV files')
+    args = parser.parse_args()
+    if args.merge:
+        results = pd.concat(map(pd.read_csv, args.merge), ignore_index=True)
+        print(to_markdown(done_table(results)))
+        return
+
+    warnings.simplefilter('ignore')
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    synthesizers = SYNTHESIZERS
+    if args.synthesizers:
+        synthesizers = {label: SYNTHESIZERS[label] for label in args.synthesizers}
+
+    frames = []
+    for name in args.datasets:
+        data, metadata = load_dataset(name)
+        start = time.time()
+        results = repeated_synthesis(
+            data,
+            metadata,
+            synthesizers,
+            generations=args.generations,
+            chains=args.chains,
+            num_rows=args.rows,
+            target=TARGETS.get(name),
+            random_state=args.seed,
+            verbose=False,
+            quality=False,
+        )
+        print(f'{name}: {time.time() - start:.0f} s', flush=True)
+        frames.append(results.assign(dataset=name))
+
+    results = pd.concat(frames, ignore_index=True)
+    csv_path = RESULTS_DIR / f'{args.output}.csv'
+    results.to_csv(csv_path, index=False)
+    for metric in FIGURES:
+        parts = []
+        for name, frame in results.groupby('dataset', sort=False):
+            figure = plot_study(frame, metric).update_layout(title=f'{name}: {metric}')
+            parts.append(
+                figure.to_html(full_html=False, include_plotlyjs='cdn' if not parts else False)
+            )
+
+        (RESULTS_DIR / f'{args.output}_{metric}.html').write_text('\n'.join(parts))
+
+    markdown = '\n\n'.join(
+        [
+            f'## {args.chains} chains x {args.generations} generations, at most {args.rows} '
+            f'training rows, seed {args.seed} (means over chains)',
+            to_markdown(done_table(results)),
+        ]
+    )
+    md_path = RESULTS_DIR / f'{args.output}.md'
+    md_path.write_text(markdown + '\n')
+    print(markdown)
+    print(f'\nWrote {csv_path} and {md_path}')
+
+
+if __name__ == '__main__':
+    main()

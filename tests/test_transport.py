@@ -1,0 +1,285 @@
+"""Transport: the partner moved into the winner's class, against the closed forms.
+
+``g(d)`` is the least-squares fit of the mixed columns on indicators of every inherited value
+(``class_means``) and ``r = x - g(d)``. With the winner ``w`` (always the first parent, a
+uniform row), its partner ``l != w`` uniform, and the winner's weight ``m`` from
+``winner_law`` (mean ``h = E[max(lam, 1 - lam)]``, ``E[m (1 - m)] = E[u]``), a synthetic row is
+``g(d_w) + m r_w + (1 - m) (s_w / s_l) r_l``, ``s`` the residual spread of the row's level of one
+discrete column (``class_scales``). With ``S_g`` and ``S_r`` the 1/n covariances of ``g`` and
+``r`` (``S = S_g + S_r``, the residual being orthogonal to every indicator):
+
+- every discrete marginal and joint is exact (the discrete values are the winner's);
+- the class mean of every level ``a`` of every discrete column ``k`` is exact:
+  ``E[x~ | d_k = a] = E[x | d_k = a]`` (``E[r | d_k = a] = 0``, and a distinct partner's
+  residual has mean ``-r_w / (n - 1)``, which also averages to zero);
+- hence every discrete-continuous covariance and every ``eta^2`` are exact;
+- each variance of the mixed columns is ``S_g + (1 - 2 E[u] n / (n - 1)) S_r``: ``S`` for
+  ``E[u] = 0`` (``z = r / s`` has mean 0 and ``E[z^2] = 1``, ``E[s^2] = E[r^2]``); a covariance
+  too where the spreads do not differ between levels, and up to the partner's share
+  ``E[(1 - m)^2]`` of its residual part otherwise;
+- what an additive ``g`` cannot hold, the interaction ``E[r | cell]`` of a cell of two discrete
+  columns, is kept with the factor ``h``: ``E[x~ | cell] = g(cell) + h E[r | cell]``.
+
+Tolerances are five standard errors of the averages over the synthetic rows.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sdv_gwm import GWMSynthesizer
+from sdv_gwm.datasets import load_dataset
+from sdv_gwm.engine import Mixer, class_means, class_scales
+from sdv_gwm.weights import Beta, EpBeta
+
+N_SYNTH = 200_000
+CONTINUOUS = np.array([True, True, False, False])
+
+
+def interacting_table(n=800, seed=0):
+    """x, y mixed; a (3 levels) and b (2 levels) discrete, with an a-b interaction on x."""
+    rng = np.random.default_rng(seed)
+    a = rng.choice(3, n, p=[0.5, 0.3, 0.2])
+    b = (rng.random(n) < np.where(a == 2, 0.7, 0.3)).astype(float)
+    x = 3.0 * a - 2.0 * b + 4.0 * a * b + rng.normal(0, 1 + a, n)
+    y = 0.5 * x + rng.gamma(2.0, 1.0, n)
+    return np.column_stack([x, y, a, b])
+
+
+def mixer(data, continuous=CONTINUOUS, weights=None, seed=0, **kwargs):
+    law = EpBeta.preserving() if weights is None else weights
+    engine = Mixer(data, continuous, law, transport=True, **kwargs)
+    engine.set_random_state(seed)
+    return engine
+
+
+def mean_check(values, expected):
+    tolerance = 5 * values.std() / np.sqrt(len(values))
+    return abs(values.mean() - expected) <= tolerance
+
+
+def test_residuals_are_orthogonal_to_every_level():
+    data = interacting_table()
+    values = data[:, :2]
+    residual = values - class_means(data, CONTINUOUS, values)
+    np.testing.assert_allclose(residual.mean(axis=0), 0, atol=1e-9)
+    for column in (2, 3):
+        for level in np.unique(data[:, column]):
+            np.testing.assert_allclose(
+                residual[data[:, column] == level].mean(axis=0), 0, atol=1e-9
+            )
+
+    # The interaction stays in the residual: the a-b cells have nonzero residual means.
+    cell = (data[:, 2] == 2) & (data[:, 3] == 1)
+    assert abs(residual[cell, 0].mean()) > 0.5
+
+
+def test_scaled_residuals_have_mean_zero_and_unit_variance():
+    data = interacting_table()
+    values = data[:, :2]
+    centres = class_means(data, CONTINUOUS, values)
+    scales = class_scales(data, CONTINUOUS, values, centres)
+    residual = values - centres
+    z = residual / scales
+    np.testing.assert_allclose(z.mean(axis=0), 0, atol=1e-9)
+    np.testing.assert_allclose((z**2).mean(axis=0), 1)
+    np.testing.assert_allclose((scales**2).mean(axis=0), (residual**2).mean(axis=0))
+    # x has spread 1 + a: its scale follows the levels of a.
+    assert np.ptp(scales[data[:, 2] == 0, 0]) == 0
+    assert scales[data[:, 2] == 2, 0][0] > 2 * scales[data[:, 2] == 0, 0][0]
+
+
+def test_rare_levels_share_the_baseline():
+    rng = np.random.default_rng(1)
+    n = 200
+    code = np.where(np.arange(n) < 5, 9.0, rng.integers(0, 2, n))  # level 9: 5 rows
+    x = np.where(code == 9, 100.0, code) + rng.normal(0, 1, n)
+    data = np.column_stack([x, code])
+    centres = class_means(data, np.array([True, False]), data[:, :1], min_rows=10)
+    assert np.ptp(centres[code == 9]) == 0
+    baseline = 0.0 if (code == 0).sum() >= (code == 1).sum() else 1.0  # the most frequent
+    assert np.allclose(centres[code == 9], centres[code == baseline][0])
+
+
+def test_class_means_eta_squared_and_covariance_are_exact():
+    n = 800
+    data = interacting_table(n)
+    engine = mixer(data)
+    law = engine.winner_law
+    assert law.mean == pytest.approx(EpBeta.preserving().inheritance_factor)
+    assert law.expected_u == pytest.approx(0, abs=1e-12)
+    synthetic = engine.sample(N_SYNTH)
+
+    # Discrete values are the winner's: joint cells exact.
+    cells = data[:, 2] * 2 + data[:, 3]
+    synthetic_cells = synthetic[:, 2] * 2 + synthetic[:, 3]
+    for cell in np.unique(cells):
+        share = (synthetic_cells == cell).mean()
+        expected = (cells == cell).mean()
+        assert abs(share - expected) < 5 * np.sqrt(expected * (1 - expected) / N_SYNTH)
+
+    # Class means of every level of every discrete column, and eta^2, exact.
+    for column in (2, 3):
+        for value in (0, 1):
+            for level in np.unique(data[:, column]):
+                rows = synthetic[synthetic[:, column] == level, value]
+                assert mean_check(rows, data[data[:, column] == level, value].mean())
+
+        real_levels = pd.Series(data[:, 0]).groupby(data[:, column]).transform('mean')
+        synthetic_levels = pd.Series(synthetic[:, 0]).groupby(synthetic[:, column])
+        between = ((synthetic_levels.transform('mean') - synthetic[:, 0].mean()) ** 2).mean()
+        expected_between = ((real_levels - data[:, 0].mean()) ** 2).mean()
+        eta = between / synthetic[:, 0].var()
+        assert eta == pytest.approx(expected_between / data[:, 0].var(), rel=0.02)
+
+    # Covariance of the mixed columns exact (E[u] = 0), and of discrete with mixed.
+    mu = data.mean(axis=0)
+    d = synthetic - mu
+    cov = np.cov(data.T, bias=True)
+    for first, second in [(0, 0), (1, 1), (0, 1), (2, 0), (3, 0), (3, 1)]:
+        products = d[:, first] * d[:, second]
+        assert mean_check(products, cov[first, second]), (first, second)
+
+    # Without transport the a-x covariance visibly scales by h.
+    plain = Mixer(data, CONTINUOUS, EpBeta.preserving())
+    plain.set_random_state(0)
+    plain_d = plain.sample(N_SYNTH) - mu
+    products = plain_d[:, 2] * plain_d[:, 0]
+    assert not mean_check(products, cov[2, 0])
+
+
+def test_interaction_kept_by_the_winner_factor():
+    data = interacting_table()
+    engine = mixer(data, seed=2)
+    synthetic = engine.sample(N_SYNTH)
+    centres = engine._centres[:, 0]
+    residual = data[:, 0] - centres
+    h = engine.winner_law.mean
+    for a in range(3):
+        for b in (0, 1):
+            cell = (data[:, 2] == a) & (data[:, 3] == b)
+            rows = synthetic[(synthetic[:, 2] == a) & (synthetic[:, 3] == b), 0]
+            expected = centres[cell][0] + h * residual[cell].mean()
+            # The partner's residual averages to -r_w / (n - 1): negligible next to the tolerance.
+            assert mean_check(rows, expected), (a, b)
+
+
+def test_sample_covariance_of_a_small_table():
+    # Without a discrete column g is the mean, and E[m (1 - m)] = -1/(2n) keeps the 1/(n-1)
+    # sample covariance, as for the symmetric law.
+    n = 20
+    data = interacting_table(n, seed=6)[:, :2]
+    law = EpBeta.preserving().with_variance(0.25 + 1 / (2 * n))
+    assert law.winner_law().expected_u == pytest.approx(-1 / (2 * n))
+    synthetic = mixer(data, np.array([True, True]), law, seed=6).sample(N_SYNTH)
+    d = synthetic - data.mean(axis=0)
+    cov = np.cov(data.T)
+    for first, second in [(0, 0), (1, 1), (0, 1)]:
+        assert mean_check(d[:, first] * d[:, second], cov[first, second])
+
+
+def test_bounds_hold_without_clipping_and_variance_is_kept():
+    data = interacting_table(seed=3)
+    data[:, 1] = np.abs(data[:, 1])
+    lower, upper = data.min(axis=0), data.max(axis=0)
+    lower[2:], upper[2:] = -np.inf, np.inf
+    engine = mixer(data, lower=lower, upper=upper, seed=3)
+    i, j = engine.draw_pairs(N_SYNTH, engine.layout())
+    out, lam, wins = engine.mix(i, j)
+    assert wins.all()
+    ratio = engine._scales[i] / engine._scales[j]
+    moved = engine._centres[i] + ratio * (data[j, :2] - engine._centres[j])
+    outside = (moved < lower[:2]) | (moved > upper[:2])
+    assert outside.any()  # some transported partners leave the range ...
+    unclipped = moved + lam[:, None] * (data[i, :2] - moved)
+    scale = upper[:2] - lower[:2]
+    assert np.all(unclipped >= lower[:2] - 1e-9 * scale)  # ... the weights keep rows inside
+    assert np.all(unclipped <= upper[:2] + 1e-9 * scale)
+    ratio = out[:, :2].var(axis=0) / data[:, :2].var(axis=0)
+    assert np.all(np.abs(ratio - 1) < 0.02), ratio
+
+
+def test_atoms_keep_their_share_and_their_relation():
+    rng = np.random.default_rng(8)
+    n = 1000
+    zero = rng.random(n) < 0.3
+    amount = np.where(zero, 0.0, 5 + rng.gamma(2.0, 50.0, n))
+    other = rng.normal(0, 1, n) + 3 * zero
+    data = np.column_stack([amount, other])
+    lower, upper = np.array([0.0, -np.inf]), np.array([amount.max(), np.inf])
+    engine = mixer(data, np.array([True, True]), lower=lower, upper=upper, seed=8)
+    synthetic = engine.sample(N_SYNTH)
+    share = (synthetic[:, 0] == 0).mean()
+    assert abs(share - zero.mean()) < 5 * np.sqrt(zero.mean() * (1 - zero.mean()) / N_SYNTH)
+    # Mixed values stay off the atom: never below the smallest non-zero amount.
+    assert synthetic[synthetic[:, 0] > 0, 0].min() >= amount[~zero].min()
+    # The relation through the atom is exact (the atom indicator is a class).
+    d = synthetic - data.mean(axis=0)
+    cov = np.cov(data.T, bias=True)
+    for first, second in [(0, 0), (1, 1), (0, 1)]:
+        assert mean_check(d[:, first] * d[:, second], cov[first, second]), (first, second)
+
+
+def test_groups_keep_group_means():
+    data = interacting_table(seed=4)
+    engine = mixer(data, groups=data[:, 3].astype(int), seed=4)
+    synthetic = engine.sample(N_SYNTH)
+    for level in (0, 1):
+        for column in (0, 1):
+            rows = synthetic[synthetic[:, 3] == level, column]
+            assert mean_check(rows, data[data[:, 3] == level, column].mean())
+
+    d = synthetic[:, :2] - data[:, :2].mean(axis=0)
+    cov = np.cov(data[:, :2].T, bias=True)
+    for first, second in [(0, 0), (1, 1), (0, 1)]:
+        assert mean_check(d[:, first] * d[:, second], cov[first, second])
+
+
+def test_donors_keep_mixed_covariance_and_scale_discrete_continuous_by_s():
+    n, donors = 800, 2
+    data = interacting_table(n, seed=5)
+    synthetic = mixer(data, donors=donors, seed=5).sample(N_SYNTH)
+    d = synthetic - data.mean(axis=0)
+    cov = np.cov(data.T, bias=True)
+    for first, second in [(0, 0), (1, 1), (0, 1)]:
+        assert mean_check(d[:, first] * d[:, second], cov[first, second])
+
+    s = 1 / (donors + 2)
+    products = d[:, 2] * d[:, 0]
+    tolerance = 5 * products.std() / np.sqrt(N_SYNTH) + 2 * abs(cov[2, 0]) / n
+    assert abs(products.mean() - s * cov[2, 0]) <= tolerance
+
+
+def test_transport_needs_an_extrapolating_law():
+    with pytest.raises(ValueError, match='extrapolates'):
+        mixer(interacting_table(), weights=Beta(0.4))
+
+
+@pytest.fixture(scope='module')
+def demo_table():
+    return load_dataset()
+
+
+def test_synthesizer_keeps_class_means_of_a_real_table(demo_table):
+    data, metadata = demo_table
+    synthesizer = GWMSynthesizer(metadata)
+    synthesizer.fit(data)
+    synthesizer.set_random_state(0)
+    synthetic = synthesizer.sample(20_000)
+    assert synthesizer.get_parameters()['transport'] is True
+    for category in ('gender', 'work_experience', 'placed'):
+        for column in ('degree_perc', 'mba_perc', 'employability_perc'):
+            real = data.groupby(category)[column].mean()
+            groups = synthetic.groupby(category)[column]
+            error = groups.std() / np.sqrt(groups.count())
+            assert ((groups.mean() - real).abs() <= 5 * error).all(), (category, column)
+
+
+def test_no_transport_keeps_the_old_inheritance(demo_table):
+    data, metadata = demo_table
+    synthesizer = GWMSynthesizer(metadata, transport=False)
+    synthesizer.fit(data)
+    assert not synthesizer._model.transport
+    classic = GWMSynthesizer(metadata, weights='beta')
+    classic.fit(data)
+    assert not classic._model.transport  # classic laws are mixed as the paper has them
