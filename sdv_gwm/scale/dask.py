@@ -14,6 +14,7 @@ Example::
 """
 
 import dask
+from dask.dataframe.utils import make_meta
 
 from sdv_gwm.scale.core import PARTITION, DistributedGWM, place, synthesize_placed
 
@@ -63,7 +64,7 @@ class DaskGWM(DistributedGWM):
             plan,
             seed,
             partition_info=True,
-            meta=place(self.data._meta, model.mix_within, plan, seed, 0),
+            meta=place(make_meta(self.data), model.mix_within, plan, seed, 0),
         )
         num_partitions = plan.num_partitions
         shuffled = placed.set_index(
