@@ -5,7 +5,7 @@ import json
 import subprocess
 import sys
 import warnings
-from importlib.metadata import PackageNotFoundError, distribution
+from importlib.metadata import distributions
 from pathlib import Path
 
 import numpy as np
@@ -57,13 +57,14 @@ def test_built_metadata_declares_the_sdv_add_on(tmp_path):
 
 
 def installed_from_this_checkout():
-    try:
-        origin = json.loads(distribution('sdv-gwm').read_text('direct_url.json') or '{}')
-    except PackageNotFoundError:
-        return False
+    # An editable install leaves sdv_gwm.egg-info in the checkout, which shadows the installed
+    # metadata when the checkout is on sys.path: look at every distribution of that name.
+    for installed in distributions(name='sdv-gwm'):
+        url = json.loads(installed.read_text('direct_url.json') or '{}').get('url', '')
+        if url.startswith('file://') and Path(url[len('file://') :]).resolve() == ROOT:
+            return True
 
-    url = origin.get('url', '')
-    return url.startswith('file://') and Path(url[len('file://') :]).resolve() == ROOT
+    return False
 
 
 @pytest.mark.skipif(
