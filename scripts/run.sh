@@ -15,7 +15,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   # The CPU build first: otherwise sdv -> ctgan -> torch pulls a multi-GB CUDA build.
   .venv/bin/python -m pip install -q "torch==2.13.0"
-  .venv/bin/python -m pip install -q -e ".[dev,data,docs]"
+  .venv/bin/python -m pip install -q -e ".[dev,data,docs,spark,dask]"
   touch "$stamp"
 fi
 

@@ -274,3 +274,8 @@ def null_replacement(transformer):
         null_transformer._missing_value_replacement,
         null_transformer._missing_value_generation,
     )
+
+
+def data_processor(synthesizer):
+    """Return the SDV ``DataProcessor`` of a synthesizer (the distributed fit fits its codec)."""
+    return synthesizer._data_processor

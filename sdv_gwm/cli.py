@@ -121,6 +121,12 @@ def synthesize(args):
     """
     from sdv_gwm.synthesizer import GWMSynthesizer
 
+    if args.engine:
+        written = _synthesize_parquet(args)
+        if not args.quiet:
+            print(f'Wrote {written} synthetic rows to {args.output}')
+        return
+
     with _steps(4, not args.quiet) as progress:
         progress.set_description('Reading')
         data = _read_csv(args.input)
@@ -152,6 +158,26 @@ def synthesize(args):
 
     if not args.quiet:
         print(f'Wrote {len(synthetic)} synthetic rows to {args.output}')
+
+
+def _synthesize_parquet(args):
+    """``synthesize --engine``: parquet in, a parquet directory out (``sdv_gwm.scale``)."""
+    from sdv_gwm.scale.files import synthesize_parquet
+
+    if not Path(args.input).exists():
+        raise _InputError(f"File '{args.input}' does not exist.")
+
+    return synthesize_parquet(
+        args.input,
+        args.output,
+        engine=args.engine,
+        num_rows=args.rows,
+        seed=0 if args.seed is None else args.seed,
+        metadata=_read_metadata(args.metadata) if args.metadata else None,
+        weights=args.weights,
+        mix_within=args.mix_within,
+        discrete_donors=args.discrete_donors,
+    )
 
 
 def _records(frame):
@@ -366,6 +392,12 @@ def build_parser():
         metavar='LEVEL',
         help="privacy: 'none' (default), 'balanced', 'strict', or the share of the numerical "
         'variance replaced by residuals of other rows, in [0, 1)',
+    )
+    synth.add_argument(
+        '--engine',
+        choices=['dask', 'spark', 'pandas'],
+        help='read a parquet table and write a parquet directory, partition by partition: '
+        'dask or spark never hold the table in memory; pandas holds only the training table',
     )
     add_common(synth)
     synth.set_defaults(run=synthesize)

@@ -18,6 +18,7 @@ from sdv.single_table.base import (
 
 from sdv_gwm import _compat, codec, persistence
 from sdv_gwm.engine import Mixer, NoiseBlend
+from sdv_gwm.moments import Moments
 from sdv_gwm.weights import get_weights
 
 #: Rounding noise may add at most this share of a column's variance before the column is
@@ -623,10 +624,38 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         )
 
     def _fit_matrix(self, columns, data):
-        continuous, exact, step, unit = self._column_roles(columns)
-        with np.errstate(invalid='ignore'):
-            variance = np.nanvar(data, axis=0) if len(data) else np.zeros(len(columns))
+        groups = None
+        if self.mix_within:
+            within = data[:, [columns.get_loc(column) for column in self._mix_columns]]
+            keys = pd.DataFrame(within).astype(str).agg('\x1f'.join, axis=1)
+            groups = pd.factorize(keys)[0]
 
+        mixing = self._fit_statistics(columns, Moments.of(data))
+        donors = self._donors(mixing['continuous'])
+        self._model = Mixer(data, groups=groups, donors=donors, **mixing)
+        self._model.blend = self._noise_blend()
+        self._calibrate_noise()
+        self._training_keys = np.sort(self._row_keys(data.copy()))
+
+    def _fit_statistics(self, columns, moments):
+        """Fit everything but the training rows from per-column statistics.
+
+        The in-memory fit summarises its one matrix; the distributed fit (``sdv_gwm.scale``)
+        merges the summaries of its partitions.
+
+        Args:
+            columns (pandas.Index):
+                The transformed columns.
+            moments (sdv_gwm.moments.Moments):
+                Their statistics over all training rows.
+
+        Returns:
+            dict:
+                The ``Mixer`` arguments fitted from the statistics: mask of the mixed columns,
+                weight law, bounds of the mixed values, transport and rounding noise.
+        """
+        continuous, exact, step, unit = self._column_roles(columns)
+        variance = moments.variance
         # Rounding adds about step**2 / 12 to the variance. Where that is a large share of it
         # (binary or low-cardinality columns) the column is inherited; elsewhere the mixed
         # values are shrunk towards their centre by the engine so that rounding restores it.
@@ -636,42 +665,31 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         continuous &= rounding_share <= MAX_ROUNDING_SHARE
         # Conditions on these columns are met by mixing only the rows that meet them.
         self._native = exact & ~continuous
-        lower = np.where(continuous, np.nanmin(data, axis=0), -np.inf)
-        upper = np.where(continuous, np.nanmax(data, axis=0), np.inf)
+        lower = np.where(continuous, moments.low, -np.inf)
+        upper = np.where(continuous, moments.high, np.inf)
         if not self.enforce_min_max_values:
             lower, upper = self._metadata_bounds(columns, lower, upper)
-
-        groups = None
-        if self.mix_within:
-            within = data[:, [columns.get_loc(column) for column in self._mix_columns]]
-            keys = pd.DataFrame(within).astype(str).agg('\x1f'.join, axis=1)
-            groups = pd.factorize(keys)[0]
 
         self._columns = columns
         self._step = np.where(continuous, step, 0.0)
         self._unit = np.where(continuous, unit, 0.0)
-        law = self._law(len(data))
+        law = self._law(moments.rows)
         transport = self.transport and law.eps0 + law.eps1 > 0
         # With transport a row stays near its winner (mean weight 0.95), so rounding mostly
         # snaps it back onto the winner's grid value and adds much less than h**2 / 12 to the
         # variance: no compensation then (see the theory page).
-        self._model = Mixer(
-            data,
-            continuous,
-            law,
-            lower,
-            upper,
-            groups,
-            donors=self._donors(continuous),
-            transport=transport,
-            noise=None if transport else np.where(continuous, step**2 / 12, 0.0),
-        )
-        self._model.blend = self._noise_blend()
-        self._calibrate_noise()
+        mixing = {
+            'continuous': continuous,
+            'weights': law,
+            'lower': lower,
+            'upper': upper,
+            'transport': transport,
+            'noise': None if transport else np.where(continuous, step**2 / 12, 0.0),
+        }
         multipliers = np.random.default_rng(0).integers(2**63, size=len(columns), dtype=np.uint64)
         self._hash_multipliers = multipliers * np.uint64(2) + np.uint64(1)  # odd: no lost bits
         self._cuts = self._category_cuts(columns)
-        self._training_keys = np.sort(self._row_keys(data.copy()))
+        return mixing
 
     def _category_cuts(self, columns):
         """Say, per column coded with noise (RDT's uniform encoders), where its categories end.
@@ -780,13 +798,17 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         # 1. For a law that extrapolates those rows lie on both sides of 0 and 1 where u is
         # about 0, so E[u] stays 0; a law on [0, 1] would lose only u > 0 there and shrink
         # more than its theory says, so classic mixup is left as it is.
-        extrapolates = self._weights.eps0 + self._weights.eps1 > 0
-        reject = self._is_copy if extrapolates else None
+        reject = self._is_copy if self._redraws_copies else None
         sampled = self._model.sample(num_rows, rows, reject=reject)
         for index, value in fixed.items():
             sampled[:, index] = value
 
         return pd.DataFrame(sampled, columns=self._columns)
+
+    @property
+    def _redraws_copies(self):
+        """Whether sampled rows equal to a training row are drawn again (see ``_sample``)."""
+        return self._weights.eps0 + self._weights.eps1 > 0
 
     def _sample_rows(self, num_rows, conditions=None, *args, **kwargs):
         """SDV's ``_sample_rows``; without conditions the column codec decodes the rows."""
@@ -810,11 +832,16 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
 
         return sampled, len(sampled)
 
-    def _is_copy(self, block):
-        """Flag mixed rows that equal a training row once shrunk and rounded."""
+    def _is_copy(self, block, training_keys=None):
+        """Flag mixed rows that equal a training row once rounded.
+
+        ``training_keys``: the sorted ``_row_keys`` of the training rows (default: all of
+        them; a partition of the distributed path passes its own).
+        """
+        training_keys = self._training_keys if training_keys is None else training_keys
         keys = self._row_keys(block.copy())
-        found = np.searchsorted(self._training_keys, keys).clip(max=len(self._training_keys) - 1)
-        return self._training_keys[found] == keys
+        found = np.searchsorted(training_keys, keys).clip(max=len(training_keys) - 1)
+        return training_keys[found] == keys
 
     def _row_keys(self, grid):
         """Hash each row as it will be written.

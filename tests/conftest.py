@@ -1,4 +1,5 @@
 import os
+import sys
 
 from hypothesis import HealthCheck, settings
 
@@ -11,3 +12,6 @@ settings.register_profile(
     'long', max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get('HYPOTHESIS_PROFILE', 'ci'))
+
+# Spark's Python workers run the interpreter of the tests (tests/test_scale_spark.py).
+os.environ['PYSPARK_PYTHON'] = sys.executable

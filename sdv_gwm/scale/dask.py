@@ -1,0 +1,89 @@
+"""GWM on Dask: ``dask.dataframe`` in, a lazy ``dask.dataframe`` out.
+
+Runs on any Dask scheduler: local threads or processes, or a ``dask.distributed`` cluster.
+Install with ``pip install 'sdv-gwm[dask]'``.
+
+Example::
+
+    import dask.dataframe as dd
+    from sdv_gwm.scale.dask import DaskGWM
+
+    table = dd.read_parquet('big.parquet')
+    synthesizer = DaskGWM().fit(table)
+    synthesizer.sample(20_000_000, seed=0).to_parquet('synthetic/')
+"""
+
+import dask
+from dask.dataframe.utils import make_meta
+
+from sdv_gwm.scale.core import PARTITION, DistributedGWM, place, synthesize_placed
+
+
+class DaskGWM(DistributedGWM):
+    """GWM on a ``dask.dataframe.DataFrame`` (see ``sdv_gwm.scale.core.DistributedGWM``).
+
+    Args:
+        metadata (sdv.metadata.Metadata or None):
+            Metadata of the table; ``None``: detected by SDV from its first rows.
+        rows_per_partition (int):
+            Training rows per output partition.
+        shuffle_method (str or None):
+            Dask's shuffle method (``'disk'``, ``'tasks'``, ``'p2p'``); ``None``: Dask's
+            default (``'disk'`` without a ``dask.distributed`` client: memory stays bounded).
+        **parameters:
+            ``GWMSynthesizer`` parameters.
+    """
+
+    def __init__(self, metadata=None, rows_per_partition=None, shuffle_method=None, **parameters):
+        super().__init__(metadata, **_given(rows_per_partition=rows_per_partition), **parameters)
+        self.shuffle_method = shuffle_method
+
+    @staticmethod
+    def _head(data, num_rows):
+        return data.head(num_rows, npartitions=1, compute=True)
+
+    @staticmethod
+    def _map(data, function, merge, columns=None, indexed=False):
+        """``function`` of every partition (and its number and first row, when ``indexed``)."""
+        if columns is not None:
+            data = data[columns] if columns else data[data.columns[:1]]
+
+        parts = data.to_delayed()
+        if indexed:
+            tasks = [dask.delayed(function)(part, index, 0) for index, part in enumerate(parts)]
+        else:
+            tasks = [dask.delayed(function)(part) for part in parts]
+
+        return list(dask.compute(*tasks))
+
+    def _synthesize(self, plan, allocation, seed):
+        model = self.model
+        placed = self.data.map_partitions(
+            _place_partition,
+            model.mix_within,
+            plan,
+            seed,
+            partition_info=True,
+            meta=place(make_meta(self.data), model.mix_within, plan, seed, 0),
+        )
+        num_partitions = plan.num_partitions
+        shuffled = placed.set_index(
+            PARTITION,
+            divisions=list(range(num_partitions + 1)),
+            shuffle_method=self.shuffle_method,
+        )
+        return shuffled.map_partitions(
+            _synthesize_partition, model, allocation, seed, meta=model.empty()
+        ).clear_divisions()
+
+
+def _given(**values):
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def _place_partition(frame, columns, plan, seed, partition_info=None):
+    return place(frame, columns, plan, seed, partition_info['number'])
+
+
+def _synthesize_partition(frame, model, allocation, seed):
+    return synthesize_placed(frame.reset_index(), model, allocation, seed)

@@ -1,0 +1,116 @@
+"""GWM on Spark: a ``pyspark.sql.DataFrame`` in, a lazy ``pyspark.sql.DataFrame`` out.
+
+The partitions run as pandas UDFs: ``mapInPandas`` for the reductions of ``fit`` and the
+placement, ``groupBy(...).applyInPandas`` for the mixing of each output partition (the shuffle
+on the placement key and one pandas frame per partition). Runs in local mode, on a cluster and
+on Databricks. Install with ``pip install 'sdv-gwm[spark]'`` (Spark needs Java 17 or later).
+
+Example::
+
+    from sdv_gwm.scale.spark import SparkGWM
+
+    table = spark.read.parquet('big.parquet')
+    synthesizer = SparkGWM().fit(table)
+    synthesizer.sample(20_000_000, seed=0).write.parquet('synthetic/')
+"""
+
+import functools
+import pickle
+
+import numpy as np
+import pandas as pd
+from pyspark import TaskContext
+from pyspark.sql import types
+
+from sdv_gwm.scale.core import BUCKET, PARTITION, ROW, DistributedGWM, place, synthesize_placed
+
+
+class SparkGWM(DistributedGWM):
+    """GWM on a ``pyspark.sql.DataFrame`` (see ``sdv_gwm.scale.core.DistributedGWM``).
+
+    The input must give the same partitions each time it is computed (a file scan, or a
+    cached frame): ``sample`` reads it twice, to count and to place the rows. The same seed
+    then gives the same rows (with the same files and ``spark.sql.files.maxPartitionBytes``).
+
+    Args:
+        metadata (sdv.metadata.Metadata or None):
+            Metadata of the table; ``None``: detected by SDV from its first rows.
+        rows_per_partition (int):
+            Training rows per output partition.
+        **parameters:
+            ``GWMSynthesizer`` parameters.
+    """
+
+    @staticmethod
+    def _head(data, num_rows):
+        return data.limit(num_rows).toPandas()
+
+    @staticmethod
+    def _map(data, function, merge, columns=None, indexed=False):
+        """``function`` of every Arrow batch, merged per partition: one row per partition."""
+        if columns is not None:  # same partitions: the input is a file scan or cached
+            data = data.select(*(columns or data.columns[:1]))
+
+        run = functools.partial(_reduce_partition, function=function, merge=merge, indexed=indexed)
+        rows = data.mapInPandas(run, 'index long, payload binary').collect()
+        return [pickle.loads(payload) for _, payload in sorted(rows)]
+
+    def _synthesize(self, plan, allocation, seed):
+        model = self.model
+        added = [types.StructField(name, types.LongType()) for name in (BUCKET, PARTITION, ROW)]
+        placed = self.data.mapInPandas(
+            functools.partial(_place_partition, columns=model.mix_within, plan=plan, seed=seed),
+            types.StructType(self.data.schema.fields + added),
+        )
+        return placed.groupBy(PARTITION).applyInPandas(
+            functools.partial(synthesize_placed, model=model, allocation=allocation, seed=seed),
+            spark_schema(model.empty()),
+        )
+
+
+def _reduce_partition(batches, function, merge, indexed):
+    index, start, result = TaskContext.get().partitionId(), 0, None
+    for batch in batches:
+        if not len(batch):
+            continue
+
+        part = function(batch, index, start) if indexed else function(batch)
+        result = part if result is None else merge(result, part)
+        start += len(batch)
+
+    if result is not None:
+        yield pd.DataFrame({'index': [index], 'payload': [pickle.dumps(result)]})
+
+
+def _place_partition(batches, columns, plan, seed):
+    index, start = TaskContext.get().partitionId(), 0
+    for batch in batches:
+        yield place(batch, columns, plan, seed, index, start)
+        start += len(batch)
+
+
+def spark_schema(frame):
+    """Return the Spark schema of a pandas frame's columns and dtypes.
+
+    Args:
+        frame (pandas.DataFrame):
+            The frame (its rows are not read).
+
+    Returns:
+        pyspark.sql.types.StructType:
+            Strings for object and categorical columns, ``long``, ``double``, ``boolean``
+            and ``timestamp`` for the numpy kinds.
+    """
+    kinds = {
+        'b': types.BooleanType(),
+        'i': types.LongType(),
+        'u': types.LongType(),
+        'f': types.DoubleType(),
+        'M': types.TimestampType(),
+    }
+    fields = []
+    for name, dtype in frame.dtypes.items():
+        kind = np.dtype(dtype).kind if isinstance(dtype, np.dtype) else 'O'
+        fields.append(types.StructField(name, kinds.get(kind, types.StringType())))
+
+    return types.StructType(fields)

@@ -1,0 +1,87 @@
+import os
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from scale_tables import assert_moments_match, weather
+
+from sdv_gwm import GWMSynthesizer
+from sdv_gwm.moments import Moments
+
+pytest.importorskip('pyspark', reason="needs the 'spark' extra")
+if not (shutil.which('java') or os.environ.get('JAVA_HOME')):
+    pytest.skip('Spark needs a Java runtime (java on PATH or JAVA_HOME)', allow_module_level=True)
+
+from pyspark.sql import SparkSession  # noqa: E402
+
+from sdv_gwm.scale.spark import SparkGWM  # noqa: E402
+
+ROWS = 20_000
+
+
+@pytest.fixture(scope='module')
+def spark():
+    session = (
+        SparkSession.builder.master('local[2]')
+        .appName('sdv-gwm-tests')
+        .config('spark.ui.enabled', 'false')
+        .config('spark.sql.shuffle.partitions', '4')
+        .config('spark.default.parallelism', '2')
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel('ERROR')
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope='module')
+def table():
+    data, metadata = weather()
+    return data[:8000], metadata
+
+
+@pytest.fixture(scope='module')
+def fitted(spark, table):
+    data, metadata = table
+    frame = spark.createDataFrame(data).repartition(4).cache()
+    return SparkGWM(metadata, rows_per_partition=2000).fit(frame)
+
+
+def test_fit_from_partitions_gives_the_in_memory_statistics(table, fitted):
+    data, metadata = table
+    in_memory = GWMSynthesizer(metadata).fit(data)
+    mixing = fitted.model.mixing
+    expected = in_memory._fit_statistics(in_memory._columns, Moments.of(in_memory._model.data))
+    for key in ('continuous', 'lower', 'upper'):
+        np.testing.assert_array_equal(mixing[key], expected[key])
+
+    assert mixing['weights'].alpha == pytest.approx(expected['weights'].alpha)
+    exact = [column.kind not in ('rdt', 'uniform') for column in fitted.model.codec.columns]
+    np.testing.assert_array_equal(
+        fitted.model.codec.encode(data)[:, exact], in_memory._codec.encode(data)[:, exact]
+    )
+
+
+def test_sample_is_reproducible_and_keeps_the_moments(table, fitted):
+    data, metadata = table
+    sampled = fitted.sample(ROWS, seed=0).toPandas()
+    assert len(sampled) == ROWS
+    assert list(sampled.columns) == list(data.columns)
+    again = fitted.sample(ROWS, seed=0).toPandas()
+    order = list(data.columns)
+    pd.testing.assert_frame_equal(
+        sampled.sort_values(order, ignore_index=True), again.sort_values(order, ignore_index=True)
+    )
+    assert_moments_match(sampled, GWMSynthesizer(metadata).fit(data).sample(ROWS))
+    frequencies = sampled['origin'].value_counts(normalize=True)
+    expected = data['origin'].value_counts(normalize=True)
+    error = np.sqrt(expected * (1 - expected) / ROWS)
+    assert ((frequencies.reindex(expected.index) - expected).abs() <= 4.5 * error).all()
+
+
+def test_parquet_out(fitted, tmp_path):
+    fitted.sample(3000, seed=1).write.parquet(str(tmp_path / 'synthetic'))
+    written = pd.read_parquet(tmp_path / 'synthetic')
+    assert len(written) == 3000
+    assert written['wind_gust'].isna().any() and written['wind_gust'].notna().any()
