@@ -55,6 +55,15 @@ def test_built_metadata_declares_the_sdv_add_on(tmp_path):
     assert result.stdout.strip() == 'sdv_gwm.synthesizer'
     assert 'Failed to' not in result.stderr  # SDV warns instead of failing on a bad add-on
 
+    # Importing the package first (as the README does) loads the add-on as cleanly.
+    package_first = (
+        'import sdv_gwm; import sdv.single_table; '
+        'assert sdv.single_table.GWMSynthesizer is sdv_gwm.GWMSynthesizer'
+    )
+    result = run_python(package_first, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert 'Failed to' not in result.stderr
+
 
 def installed_from_this_checkout():
     # An editable install leaves sdv_gwm.egg-info in the checkout, which shadows the installed
