@@ -363,15 +363,19 @@ def _datetime_range_in_nanoseconds(transformer):
         _compat.set_range(transformer, state['min'] * scale, state['max'] * scale)
 
 
-def rounding_step(transformer):
-    """Return the step to which RDT rounds a column on ``reverse_transform`` (0: none).
+def rounding_step(transformer, formatter=None):
+    """Return the step to which a column is rounded as written (0: none).
 
-    RDT rounds to the learned digits, where it learned any (``None`` means the values have too
-    many decimals to round), and integer columns to whole numbers in any case.
+    RDT's ``reverse_transform`` rounds to the learned digits, where it learned any (``None``
+    means the values have too many decimals to round), and integer columns to whole numbers in
+    any case; SDV's ``NumericalFormatter`` then rounds again, to the metadata's
+    ``decimal_places`` or the digits it learned. The coarser of the two is what is written.
 
     Args:
         transformer (rdt.transformers.BaseTransformer):
             The column's fitted transformer.
+        formatter (sdv.data_processing.numerical_formatter.NumericalFormatter or None):
+            The column's fitted SDV formatter, if any.
 
     Returns:
         float:
@@ -380,12 +384,19 @@ def rounding_step(transformer):
     if not isinstance(transformer, FloatFormatter):
         return 0.0
 
-    digits = _compat.transformer_state(transformer)['rounding_digits']
-    if transformer.learn_rounding_scheme and digits is not None:
-        return 10.0**-digits
+    rounders = [(transformer.learn_rounding_scheme, transformer)]
+    if formatter is not None:
+        rounders.append((formatter.enforce_rounding, formatter))
 
-    dtype = _compat.transformer_state(transformer)['dtype']
-    return 1.0 if pd.api.types.is_integer_dtype(dtype) else 0.0
+    steps = [0.0]
+    for rounds, rounder in rounders:
+        state = _compat.transformer_state(rounder)
+        if rounds and state['rounding_digits'] is not None:
+            steps.append(10.0 ** -state['rounding_digits'])
+        elif pd.api.types.is_integer_dtype(state['dtype']):
+            steps.append(1.0)
+
+    return max(steps)
 
 
 def datetime_unit(transformer):
@@ -839,7 +850,13 @@ class Codec:
             numpy.ndarray:
                 One step per column of ``output_columns`` (see ``rounding_step``).
         """
-        return np.array([rounding_step(column.transformer) for column in self.columns])
+        formatters = self.processor.formatters
+        return np.array(
+            [
+                rounding_step(column.transformer, formatters.get(column.name))
+                for column in self.columns
+            ]
+        )
 
     def datetime_units(self):
         """Unit, in nanoseconds, to which each datetime column is truncated (0: none).

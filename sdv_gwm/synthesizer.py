@@ -594,6 +594,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         the training rows that meet it.
         """
         field_transformers = self.get_transformers()
+        formatters = _compat.data_processor(self).formatters
         numeric = np.zeros(len(columns), dtype=bool)
         exact = np.zeros(len(columns), dtype=bool)
         step = np.zeros(len(columns))
@@ -613,7 +614,8 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
                 continue
 
             numeric[index] = True
-            step[index] = codec.rounding_step(transformer)
+            formatter = formatters.get(transformer.get_input_column())
+            step[index] = codec.rounding_step(transformer, formatter)
             unit[index] = codec.datetime_unit(transformer)
 
         return numeric, exact, step, unit
