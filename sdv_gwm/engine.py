@@ -147,18 +147,23 @@ def class_means(data, continuous, values, min_rows=MIN_LEVEL_ROWS):
             if level != np.argmax(counts) and counts[level] <= num_rows - min_rows:
                 indicators.append((codes == level).astype(float))
 
+    # Least squares through the normal equations: the design has few columns (indicators), so
+    # its Gram matrix is small; its pseudo-inverse gives lstsq's minimum-norm solution where
+    # indicators are collinear (two columns with the same levels, say).
     design = np.column_stack(indicators)
     centres = np.empty_like(values)
     missing = np.isnan(values)
     complete = np.flatnonzero(~missing.any(axis=0))
     if len(complete):
-        coefficients = np.linalg.lstsq(design, values[:, complete], rcond=None)[0]
+        gram = design.T @ design
+        coefficients = np.linalg.lstsq(gram, design.T @ values[:, complete], rcond=None)[0]
         centres[:, complete] = design @ coefficients
 
     for column in np.flatnonzero(missing.any(axis=0)):
         rows = ~missing[:, column]
-        coefficients = np.linalg.lstsq(design[rows], values[rows, column], rcond=None)[0]
-        centres[:, column] = design @ coefficients
+        kept = design[rows]
+        coefficients = np.linalg.lstsq(kept.T @ kept, kept.T @ values[rows, column], rcond=None)
+        centres[:, column] = design @ coefficients[0]
 
     return centres
 
