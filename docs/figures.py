@@ -124,8 +124,8 @@ def covariance_figure(errors):
 
 
 def write(figure, name):
-    """Write a figure as an HTML snippet that loads plotly.js from its CDN."""
-    html = figure.to_html(full_html=False, include_plotlyjs='cdn', div_id=name)
+    """Write a figure as an HTML snippet without plotly.js (``docs/hooks.py`` serves it)."""
+    html = figure.to_html(full_html=False, include_plotlyjs=False, div_id=name)
     (FIGURES / f'{name}.html').write_text(html + '\n')
 
 

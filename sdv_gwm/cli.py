@@ -1,8 +1,9 @@
 """``sdv-gwm``: make a synthetic CSV, compare it with the real one, or run a demo."""
 
 import argparse
-import html
-import json
+import csv
+import os
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -11,7 +12,7 @@ import pandas as pd
 from sdv.errors import InvalidDataError, InvalidDataTypeError, SynthesizerInputError
 from sdv.metadata import Metadata
 from sdv.metadata.errors import InvalidMetadataError
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from sdv_gwm.weights import NAMED_WEIGHTS
 
@@ -25,11 +26,16 @@ examples:
       5000 rows, reproducible, each row mixed only with rows of the same region.
   sdv-gwm synthesize real.csv synthetic.csv --metadata metadata.json
       Use SDV metadata (a JSON file saved with Metadata.save_to_json) instead of detection.
+  sdv-gwm synthesize real.csv synthetic.csv --save-metadata meta.json --save-model m.gwm
+      Also keep the detected metadata (to review and pass back with --metadata) and the model.
   sdv-gwm report real.csv synthetic.csv --html report.html --json report.json
-      Score how well the synthetic table keeps the real moments, covariance and categories.
+      Score how well the synthetic table keeps the real moments, covariance and columns.
 
-Errors in the input (missing file, unreadable CSV or metadata, unknown column) are
-reported in one line on stderr with exit code 2.
+CSV files may be separated by commas, semicolons, tabs or |; the delimiter is detected.
+Progress goes to stderr (a bar on a terminal, one line per step otherwise; -q for none).
+Errors in the input (missing file, unreadable CSV or metadata, unknown column, an output
+path that cannot be written) are reported in one line on stderr with exit code 2, and
+output paths are checked before any work starts.
 """
 
 #: Exit code for bad input, as argparse uses for a bad command line.
@@ -40,27 +46,114 @@ class _InputError(Exception):
     """A problem with the user's files or options, reported in one line."""
 
 
-def _read_csv(path):
-    """Read a CSV file into a DataFrame, or raise ``_InputError``."""
+#: The delimiters a CSV file may use; the first line and a sample of the file decide.
+DELIMITERS = ',;\t|'
+_SNIFF_BYTES = 64 * 1024
+_COMMA_DECIMAL = re.compile(r'(^|;)\s*-?\d+,\d+\s*(;|$)', re.MULTILINE)
+_POINT_DECIMAL = re.compile(r'(^|;)\s*-?\d*\.\d+\s*(;|$)', re.MULTILINE)
+
+
+def _check_input(path, what='File'):
+    """Raise ``_InputError`` unless ``path`` is an existing file."""
     path = Path(path)
+    if path.is_dir():
+        raise _InputError(f"{what} '{path}' is a directory; give the path of a file in it.")
+
     if not path.is_file():
-        raise _InputError(f"File '{path}' does not exist.")
+        raise _InputError(f"{what} '{path}' does not exist.")
+
+
+def _check_outputs(inputs, outputs):
+    """Check, before any work, that every output file can be written.
+
+    Args:
+        inputs (list[str]):
+            The files the command reads.
+        outputs (dict[str, str or None]):
+            Option name -> output path (None when the option is not given).
+
+    Raises:
+        _InputError: If an output is a directory, is in a missing or read-only directory, is
+            a read-only file, is also an input, or is given twice.
+    """
+    seen = {Path(path).resolve(): 'the input' for path in inputs if path}
+    for option, path in outputs.items():
+        if not path:
+            continue
+
+        path = Path(path)
+        parent = path.parent
+        if path.is_dir():
+            problem = 'is a directory'
+        elif not parent.is_dir():
+            problem = f"is in '{parent}', which is not an existing directory"
+        elif not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            problem = 'is not writable'
+        elif path.resolve() in seen:
+            problem = f'is also {seen[path.resolve()]}'
+        else:
+            seen[path.resolve()] = f'the {option} file'
+            continue
+
+        raise _InputError(f"Cannot write {option} '{path}': it {problem}.")
+
+
+def _delimiter(path):
+    """Guess the delimiter of a CSV file from its beginning.
+
+    Args:
+        path (pathlib.Path):
+            The file.
+
+    Returns:
+        tuple[str, str]:
+            The delimiter (one of ``DELIMITERS``; a comma when the file has a single column)
+            and the decimal mark (a comma only for semicolon-separated files whose numbers
+            are written with decimal commas).
+    """
+    with open(path, encoding='utf-8', newline='') as file:
+        sample = file.read(_SNIFF_BYTES)
+
+    if len(sample) == _SNIFF_BYTES:  # do not judge from a cut last line
+        sample = sample[: sample.rfind('\n') + 1] or sample
 
     try:
-        data = pd.read_csv(path)
+        delimiter = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        delimiter = ','
+
+    comma_decimals = (
+        delimiter == ';' and _COMMA_DECIMAL.search(sample) and not _POINT_DECIMAL.search(sample)
+    )
+    return delimiter, ',' if comma_decimals else '.'
+
+
+def _read_csv(path):
+    """Read a CSV file (comma, semicolon, tab or bar separated) or raise ``_InputError``."""
+    _check_input(path)
+    path = Path(path)
+    try:
+        delimiter, decimal = _delimiter(path)
+        data = pd.read_csv(path, sep=delimiter, decimal=decimal)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise _InputError(f"Could not read '{path}' as CSV: {error}") from None
 
     if data.empty:
         raise _InputError(f"'{path}' has no data rows.")
 
+    header = str(data.columns[0])
+    if len(data.columns) == 1 and any(mark in header for mark in DELIMITERS[1:]):
+        raise _InputError(
+            f"Could not tell the delimiter of '{path}': its header {header!r} has one column. "
+            'Use commas, or semicolons, tabs or | throughout the file.'
+        )
+
     return data
 
 
 def _read_metadata(path):
     """Load and validate a one-table SDV metadata JSON file, or raise ``_InputError``."""
-    if not Path(path).is_file():
-        raise _InputError(f"Metadata file '{path}' does not exist.")
+    _check_input(path, 'Metadata file')
 
     try:
         metadata = Metadata.load_from_json(path)
@@ -99,9 +192,51 @@ def _positive_int(text):
     return value
 
 
-def _steps(total, verbose):
-    """A progress bar over the steps of a command (on stderr, only on a terminal)."""
-    return tqdm(total=total, unit='step', disable=None if verbose else True, leave=False)
+class _Progress:
+    """The steps of a command on stderr: a bar on a terminal, else one line per step.
+
+    Standard output carries only the results, so ``sdv-gwm ... > log`` still shows the steps,
+    and a log file or CI job gets readable lines instead of a redrawn bar.
+
+    Args:
+        command (str):
+            The subcommand, to prefix the lines.
+        steps (int):
+            The number of steps.
+        enabled (bool):
+            Whether to show anything (False under ``--quiet``).
+    """
+
+    def __init__(self, command, steps, enabled):
+        self._command = command
+        self._enabled = enabled
+        self._bar = None
+        self._started = 0
+        if enabled and sys.stderr.isatty():
+            self._bar = tqdm(total=steps, unit='step', leave=False, file=sys.stderr)
+
+    def step(self, description):
+        """Start the next step.
+
+        Args:
+            description (str):
+                What the step does, e.g. ``'Fitting'``.
+        """
+        if self._bar is not None:
+            self._bar.update(self._started > 0)
+            self._bar.set_description(description)
+        elif self._enabled:
+            sys.stderr.write(f'sdv-gwm {self._command}: {description} ...\n')
+            sys.stderr.flush()
+
+        self._started += 1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._bar is not None:
+            self._bar.close()
 
 
 def _privacy(level):
@@ -122,18 +257,31 @@ def synthesize(args):
     from sdv_gwm.synthesizer import GWMSynthesizer
 
     if args.engine:
+        if args.save_metadata or args.save_model:
+            raise _InputError('--save-metadata and --save-model work only without --engine.')
+
         written = _synthesize_parquet(args)
         if not args.quiet:
             print(f'Wrote {written} synthetic rows to {args.output}')
         return
 
-    with _steps(4, not args.quiet) as progress:
-        progress.set_description('Reading')
+    _check_outputs(
+        [args.input, args.metadata],
+        {
+            'output': args.output,
+            '--save-metadata': args.save_metadata,
+            '--save-model': args.save_model,
+        },
+    )
+    _check_input(args.input)
+    with _Progress('synthesize', 4, not args.quiet) as progress:
+        progress.step('Reading')
         data = _read_csv(args.input)
         metadata = _metadata_for(data, args.input, args.metadata)
-        progress.update()
+        if args.save_metadata:
+            metadata.save_to_json(args.save_metadata, mode='overwrite')
 
-        progress.set_description('Fitting')
+        progress.step('Fitting')
         synthesizer = GWMSynthesizer(
             metadata,
             weights=args.weights,
@@ -142,22 +290,26 @@ def synthesize(args):
             privacy=_privacy(args.privacy),
         )
         synthesizer.fit(data)
+        if args.save_model:
+            synthesizer.save(args.save_model, format='gwm')
+
         if args.seed is not None:
-            # SDV has no public seed setter; this is the one its own sampling uses.
-            synthesizer._set_random_state(args.seed)
+            synthesizer.set_random_state(args.seed)
 
-        progress.update()
-
-        progress.set_description('Sampling')
+        progress.step('Sampling')
         synthetic = synthesizer.sample(args.rows or len(data))
-        progress.update()
-
-        progress.set_description('Writing')
+        progress.step('Writing')
         synthetic.to_csv(args.output, index=False)
-        progress.update()
 
     if not args.quiet:
         print(f'Wrote {len(synthetic)} synthetic rows to {args.output}')
+        if args.save_metadata:
+            print(f'Wrote the metadata to {args.save_metadata}')
+        if args.save_model:
+            print(
+                f'Wrote the model to {args.save_model} (it contains the real rows; '
+                'load it with GWMSynthesizer.load)'
+            )
 
 
 def _synthesize_parquet(args):
@@ -180,58 +332,6 @@ def _synthesize_parquet(args):
     )
 
 
-def _records(frame):
-    """A DataFrame as JSON-ready records (NaN becomes null)."""
-    return json.loads(frame.to_json(orient='records'))
-
-
-def _number(value):
-    """A float for JSON: NaN (an undefined score) becomes null."""
-    return None if pd.isna(value) else float(value)
-
-
-def _report_json(report):
-    properties = report.get_properties()
-    return {
-        'overall_score': _number(report.get_score()),
-        'covariance_relative_error': _number(report.covariance_relative_error),
-        'properties': _records(properties),
-        'details': {name: _records(report.get_details(name)) for name in properties['Property']},
-    }
-
-
-def _report_html(report, real_path, synthetic_path):
-    properties = report.get_properties()
-    parts = [
-        '<!DOCTYPE html>',
-        '<html><head><meta charset="utf-8"><title>sdv-gwm structure report</title></head>',
-        '<body style="font-family: sans-serif; max-width: 1100px; margin: auto">',
-        '<h1>Structure report</h1>',
-        f'<p>Real: {html.escape(str(real_path))} '
-        f'({report.report_info["num_rows_real_data"]} rows). '
-        f'Synthetic: {html.escape(str(synthetic_path))} '
-        f'({report.report_info["num_rows_synthetic_data"]} rows).</p>',
-        f'<p>Overall score: <b>{report.get_score():.3f}</b>. Covariance relative error: '
-        f'<b>{report.covariance_relative_error:.3f}</b> (0 is perfect).</p>',
-        properties.to_html(index=False, float_format='{:.3f}'.format, na_rep='N/A'),
-    ]
-    # The first figure carries plotly.js so that the page also works offline.
-    include_plotlyjs = True
-    for name in properties['Property']:
-        parts.append(f'<h2>{html.escape(name)}</h2>')
-        try:
-            figure = report.get_visualization(name)
-        except (ValueError, KeyError) as error:
-            parts.append(f'<p>No figure: {html.escape(str(error))}</p>')
-            continue
-
-        parts.append(figure.to_html(full_html=False, include_plotlyjs=include_plotlyjs))
-        include_plotlyjs = False
-
-    parts.append('</body></html>')
-    return '\n'.join(parts)
-
-
 def report(args):
     """Run ``sdv-gwm report``.
 
@@ -241,31 +341,33 @@ def report(args):
     """
     from sdv_gwm.evaluation.report import StructureReport
 
-    with _steps(3, not args.quiet) as progress:
-        progress.set_description('Reading')
+    _check_outputs(
+        [args.real, args.synthetic, args.metadata], {'--html': args.html, '--json': args.json}
+    )
+    _check_input(args.real)
+    _check_input(args.synthetic)
+    with _Progress('report', 3, not args.quiet) as progress:
+        progress.step('Reading')
         real = _read_csv(args.real)
         synthetic = _read_csv(args.synthetic)
         metadata = _metadata_for(real, args.real, args.metadata)
-        progress.update()
-
-        progress.set_description('Scoring')
+        progress.step('Scoring')
         structure_report = StructureReport()
         structure_report.generate(real, synthetic, metadata, verbose=False)
-        progress.update()
-
-        progress.set_description('Writing')
+        progress.step('Writing')
         if args.json:
-            Path(args.json).write_text(json.dumps(_report_json(structure_report), indent=2))
+            structure_report.to_json(args.json)
         if args.html:
-            page = _report_html(structure_report, args.real, args.synthetic)
-            Path(args.html).write_text(page, encoding='utf-8')
+            structure_report.to_html(args.html, real_name=args.real, synthetic_name=args.synthetic)
 
-        progress.update()
+    if args.quiet:
+        return
 
     properties = structure_report.get_properties()
-    print(properties.to_string(index=False, float_format='{:.3f}'.format))
+    print(properties.to_string(index=False, float_format='{:.3f}'.format, na_rep='N/A'))
     print(f'Overall score: {structure_report.get_score():.3f}')
-    print(f'Covariance relative error: {structure_report.covariance_relative_error:.3f}')
+    error = structure_report.covariance_relative_error
+    print(f'Covariance relative error: {"N/A" if pd.isna(error) else f"{error:.3f}"}')
     for path in (args.json, args.html):
         if path:
             print(f'Wrote {path}')
@@ -287,7 +389,7 @@ def demo(args):
     real, metadata = load_dataset(DEMO)
     synthesizer = GWMSynthesizer(metadata).fit(real)
     if args.seed is not None:
-        synthesizer._set_random_state(args.seed)
+        synthesizer.set_random_state(args.seed)
 
     synthetic = synthesizer.sample(args.rows or len(real))
     columns = metadata.tables[DEMO].columns
@@ -332,7 +434,7 @@ def build_parser():
 
     def add_common(subparser):
         subparser.add_argument(
-            '-q', '--quiet', action='store_true', help='print nothing but errors'
+            '-q', '--quiet', action='store_true', help='print nothing but errors (no progress)'
         )
 
     weights_help = {
@@ -399,6 +501,17 @@ def build_parser():
         help='read a parquet table and write a parquet directory, partition by partition: '
         'dask or spark never hold the table in memory; pandas holds only the training table',
     )
+    synth.add_argument(
+        '--save-metadata',
+        metavar='PATH',
+        help='also write the metadata used (detected or given) as SDV metadata JSON',
+    )
+    synth.add_argument(
+        '--save-model',
+        metavar='PATH',
+        help="also write the fitted model in the pickle-free 'gwm' format (it contains the "
+        'real rows; load it with GWMSynthesizer.load)',
+    )
     add_common(synth)
     synth.set_defaults(run=synthesize)
 
@@ -406,8 +519,8 @@ def build_parser():
         'report',
         help='compare a synthetic CSV with the real CSV',
         description=(
-            'Compare a synthetic table with the real one: moments, covariance, categories '
-            "and SDMetrics' column shapes and pair trends, each scored in [0, 1]."
+            'Compare a synthetic table with the real one: moments, covariance, and '
+            "SDMetrics' column shapes and pair trends, each scored in [0, 1]."
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -417,7 +530,12 @@ def build_parser():
     rep.add_argument(
         '--metadata', metavar='JSON', help='SDV metadata JSON file (default: detected)'
     )
-    rep.add_argument('--html', metavar='PATH', help='write an HTML page with tables and figures')
+    rep.add_argument(
+        '--html',
+        metavar='PATH',
+        help='write a self-contained HTML page: scores, figures, missing values, and the '
+        'distribution of every column',
+    )
     rep.add_argument('--json', metavar='PATH', help='write the scores and details as JSON')
     add_common(rep)
     rep.set_defaults(run=report)
@@ -465,6 +583,7 @@ def main(argv=None):
         InvalidMetadataError,
         SynthesizerInputError,
         ValueError,
+        OSError,
     ) as error:
         message = ' '.join(str(error).split())
         sys.stderr.write(f'sdv-gwm {args.command}: error: {message}\n')

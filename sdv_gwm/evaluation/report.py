@@ -29,10 +29,6 @@ Properties, each with a score in [0, 1] (higher is better):
     synthetic = real shrunk by ``c`` around the real mean gives exactly ``|c**2 - 1|``.
     Property score: ``1 - min(1, relative error)``. Details list every pair's covariance and
     correlation error. Columns whose real std is zero or undefined are left out.
-``Categories``
-    Per categorical column, the total variation distance ``0.5 * sum |p_real - p_syn|``
-    between the category frequencies, nulls counted as one category. Column score
-    ``1 - TVD``; property score ``1 - mean TVD``.
 ``Associations``
     How the discrete columns relate to the others. For every categorical-numeric pair,
     ``eta^2``, the share of the numeric column's variance that the categories explain
@@ -43,18 +39,28 @@ Properties, each with a score in [0, 1] (higher is better):
     (:func:`class_means`), with its standard error.
 ``Column Shapes`` and ``Column Pair Trends``
     Taken unchanged from the sdmetrics ``QualityReport`` run inside :meth:`generate`
-    (scores, details and visualizations pass through).
+    (scores, details and visualizations pass through). ``Column Shapes`` scores every
+    categorical column by ``TVComplement`` (one minus the total variation distance of the
+    category frequencies), so categories have no property of their own: no column's category
+    frequencies count twice in the overall score.
 
 The overall score is the mean of the property scores, ignoring those that are undefined
 (NaN), e.g. ``Covariance`` when there are fewer than two numeric columns, or sdmetrics'
 ``Column Pair Trends`` when no real pair passes sdmetrics' correlation threshold.
+
+Not scored, but kept for reading: the share of missing values of every column in both tables
+(:meth:`StructureReport.get_missing_values`), and a sample of both tables (at most
+``PLOT_ROWS`` rows each) for the per-column figures of :meth:`StructureReport.to_html`.
 """
 
 import copy
+import html
+import json
 import sys
 import time
 from datetime import datetime
 from importlib.metadata import version
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -68,6 +74,12 @@ DEFAULT_TABLE_NAME = 'table'
 _NULL_CATEGORY = '<null>'
 _EPOCH = pd.Timestamp('1970-01-01')
 _SDMETRICS_PROPERTIES = ('Column Shapes', 'Column Pair Trends')
+#: Rows of each table kept for the per-column figures of the HTML page.
+PLOT_ROWS = 5_000
+#: The smallest half-width of the correlation-error color scale.
+MIN_COLOR_SCALE = 0.01
+#: The correlation-error heatmap prints its values up to this many columns.
+MAX_ANNOTATED_COLUMNS = 12
 
 
 def _numeric_column(data, column, column_metadata=None):
@@ -94,17 +106,34 @@ def _numeric_column(data, column, column_metadata=None):
     is_datetime = column_metadata.get('sdtype') == 'datetime'
     try:
         if is_datetime or pd.api.types.is_datetime64_any_dtype(series):
-            if not pd.api.types.is_datetime64_any_dtype(series):
-                fmt = column_metadata.get('datetime_format') or 'mixed'
-                series = pd.to_datetime(series, format=fmt)
-            if series.dt.tz is not None:
-                series = series.dt.tz_convert(None)
-            return (series - _EPOCH) / pd.Timedelta(days=1)
+            return (_datetime_column(series, column_metadata) - _EPOCH) / pd.Timedelta(days=1)
 
         return pd.to_numeric(series).astype(float)
     except (TypeError, ValueError) as error:
         kind = 'datetimes' if is_datetime else 'numbers'
         raise ValueError(f"Column '{column}' cannot be read as {kind}: {error}") from error
+
+
+def _datetime_column(series, column_metadata):
+    """Return a column as timezone-naive datetimes, parsing strings with the metadata format.
+
+    Args:
+        series (pandas.Series):
+            The column.
+        column_metadata (dict):
+            The column's metadata (its ``datetime_format`` is used, if any).
+
+    Returns:
+        pandas.Series:
+            A ``datetime64`` Series.
+    """
+    if not pd.api.types.is_datetime64_any_dtype(series):
+        series = pd.to_datetime(series, format=column_metadata.get('datetime_format') or 'mixed')
+
+    if series.dt.tz is not None:
+        series = series.dt.tz_convert(None)
+
+    return series
 
 
 def _standardized(real, synthetic, columns, columns_metadata=None):
@@ -221,33 +250,6 @@ def _relative_error(real_cov, synthetic_cov):
     real_matrix = real_cov.to_numpy(dtype=float)
     difference = synthetic_cov.to_numpy(dtype=float) - real_matrix
     return float(np.sqrt(np.sum(difference**2)) / np.sqrt(np.sum(real_matrix**2)))
-
-
-def total_variation_distance(real, synthetic):
-    """Total variation distance between the category frequencies of two columns.
-
-    Nulls (None, NaN, NaT, pd.NA) count as one category of their own.
-
-    Args:
-        real (pandas.Series):
-            The real column.
-        synthetic (pandas.Series):
-            The synthetic column.
-
-    Returns:
-        float:
-            ``0.5 * sum_k |p_real(k) - p_syn(k)|``, in [0, 1]; NaN if either column is empty.
-    """
-    if len(real) == 0 or len(synthetic) == 0:
-        return float('nan')
-
-    def frequencies(series):
-        series = series.astype(object)
-        series = series.where(series.notna(), _NULL_CATEGORY)
-        return series.value_counts(normalize=True, sort=False)
-
-    both = pd.concat([frequencies(real), frequencies(synthetic)], axis=1).fillna(0.0)
-    return float(0.5 * np.abs(both.iloc[:, 0] - both.iloc[:, 1]).sum())
 
 
 def _categories(series):
@@ -415,6 +417,25 @@ def _table_metadata(metadata):
     return str(table_name), copy.deepcopy(table_metadata)
 
 
+def _color_scale_limit(errors):
+    """The half-width of the heatmap's symmetric color scale: the largest error shown.
+
+    A fixed -1..1 scale would leave the errors of a good synthesizer (a few hundredths)
+    blank, so the scale follows the data, but never below 0.01, where the differences are
+    noise.
+
+    Args:
+        errors (numpy.ndarray):
+            The correlation errors (NaN where undefined).
+
+    Returns:
+        float:
+            ``max(0.01, max |error|)``.
+    """
+    finite = np.abs(errors[np.isfinite(errors)])
+    return max(MIN_COLOR_SCALE, float(finite.max())) if finite.size else MIN_COLOR_SCALE
+
+
 class _Property:
     """A report property: its details table, score and visualization (sdmetrics' interface)."""
 
@@ -517,14 +538,15 @@ class _Moments(_Property):
         return result
 
     def get_visualization(self):
-        """Bar chart of the std ratio per numeric column (1 is perfect).
+        """Bars of the std ratio per numeric column (1 is perfect), with the column's score.
 
         Returns:
             plotly.graph_objects.Figure:
-                The figure.
+                The figure: the std ratio bars first, then the column scores as markers.
         """
         figure = go.Figure(
             go.Bar(
+                name='Std ratio',
                 x=self.details['Column'],
                 y=self.details['Std Ratio'],
                 customdata=self.details[
@@ -537,11 +559,23 @@ class _Moments(_Property):
                 ),
             )
         )
+        # The score also counts the mean shift, skewness and kurtosis: a column can have a
+        # perfect std ratio and a low score (e.g. heavy tails), which the markers show.
+        figure.add_trace(
+            go.Scatter(
+                name='Column score',
+                x=self.details['Column'],
+                y=self.details['Score'],
+                mode='markers',
+                marker={'symbol': 'diamond', 'size': 11, 'color': '#d62728'},
+                hovertemplate='%{x}<br>score %{y:.3f}<extra></extra>',
+            )
+        )
         figure.add_hline(y=1.0, line_dash='dash')
         figure.update_layout(
-            title=f'Moments: synthetic / real std per column (score {self.score:.3f})',
+            title=f'Moments: synthetic / real std and score per column (score {self.score:.3f})',
             xaxis_title='Column',
-            yaxis_title='Std ratio',
+            yaxis_title='Std ratio / score',
         )
         return figure
 
@@ -618,73 +652,28 @@ class _Covariance(_Property):
                 The figure.
         """
         matrix = self.correlation_error
+        values = matrix.to_numpy(dtype=float)
+        scale = _color_scale_limit(values)
         figure = go.Figure(
             go.Heatmap(
-                z=matrix.to_numpy(dtype=float),
+                z=values,
                 x=list(matrix.columns),
                 y=list(matrix.index),
-                zmin=-1,
-                zmax=1,
-                zmid=0,
+                zmin=-scale,
+                zmax=scale,
                 colorscale='RdBu_r',
                 colorbar={'title': 'Corr. error'},
+                # Numbers in the cells while they stay readable.
+                texttemplate='%{z:.3f}' if len(matrix) <= MAX_ANNOTATED_COLUMNS else None,
+                hovertemplate='%{y} / %{x}<br>correlation error %{z:.4f}<extra></extra>',
             )
         )
         figure.update_layout(
             title=(
-                'Covariance: correlation error (synthetic - real), '
-                f'covariance relative error {self.relative_error:.3f}'
+                'Covariance: correlation error (synthetic - real), colors span '
+                f'±{scale:.3g}; covariance relative error {self.relative_error:.3f}'
             ),
             yaxis_autorange='reversed',
-        )
-        return figure
-
-
-class _Categories(_Property):
-    """Total variation distance of the category frequencies per categorical column."""
-
-    def compute(self, real, synthetic, columns):
-        """Fill the details and the score.
-
-        Args:
-            real (pandas.DataFrame):
-                The real table.
-            synthetic (pandas.DataFrame):
-                The synthetic table.
-            columns (list[str]):
-                The categorical columns.
-        """
-        rows = []
-        for column in columns:
-            tvd = total_variation_distance(real[column], synthetic[column])
-            rows.append(
-                {
-                    'Column': column,
-                    'Real Categories': int(real[column].nunique(dropna=False)),
-                    'Synthetic Categories': int(synthetic[column].nunique(dropna=False)),
-                    'TVD': tvd,
-                    'Score': 1 - tvd,
-                }
-            )
-
-        detail_columns = ['Column', 'Real Categories', 'Synthetic Categories', 'TVD', 'Score']
-        self.details = pd.DataFrame(rows, columns=detail_columns)
-        self.score = float(self.details['Score'].mean()) if rows else float('nan')
-        self.is_computed = True
-
-    def get_visualization(self):
-        """Bar chart of the total variation distance per categorical column (0 is perfect).
-
-        Returns:
-            plotly.graph_objects.Figure:
-                The figure.
-        """
-        figure = go.Figure(go.Bar(x=self.details['Column'], y=self.details['TVD']))
-        figure.update_layout(
-            title=f'Categories: total variation distance per column (score {self.score:.3f})',
-            xaxis_title='Column',
-            yaxis_title='TVD',
-            yaxis_range=[0, 1],
         )
         return figure
 
@@ -797,19 +786,152 @@ class _SDMetricsProperty(_Property):
         return self._quality_report.get_visualization(self.name, table_name=self._table_name)
 
 
-class StructureReport(BaseReport):
-    """Compare the structure (moments, covariance, categories) of a real and a synthetic table.
+_MISSING_VALUE_COLUMNS = ['Column', 'Real Missing Share', 'Synthetic Missing Share', 'Difference']
+_STYLE = (
+    'body {font-family: sans-serif; max-width: 1100px; margin: auto; padding: 0 1em 3em}'
+    ' table {border-collapse: collapse; margin: 0.5em 0 1em}'
+    ' th, td {border: 1px solid #ccc; padding: 3px 8px; text-align: right}'
+    ' th {background: #f2f2f2} td:first-child, th:first-child {text-align: left}'
+    ' .score {font-size: 1.15em} summary {cursor: pointer; color: #555}'
+)
 
-    Properties: ``'Moments'``, ``'Covariance'``, ``'Categories'``, ``'Associations'``, and
-    sdmetrics' ``'Column Shapes'`` and ``'Column Pair Trends'``; see the module docstring for
-    the exact definitions and scores. After :meth:`generate`, ``covariance_relative_error``
-    holds the relative Frobenius error of the real-standardized covariance matrix and
-    ``class_means`` the class-conditional means (:func:`class_means`).
+
+def _missing_values(real, synthetic, columns):
+    """Return the share of nulls of every column in both tables.
+
+    Args:
+        real (pandas.DataFrame):
+            The real table.
+        synthetic (pandas.DataFrame):
+            The synthetic table.
+        columns (dict):
+            The metadata columns.
+
+    Returns:
+        pandas.DataFrame:
+            One row per column, with the columns of ``StructureReport.get_missing_values``.
+    """
+    rows = []
+    for column in columns:
+        real_share = float(real[column].isna().mean()) if len(real) else float('nan')
+        synthetic_share = float(synthetic[column].isna().mean()) if len(synthetic) else np.nan
+        rows.append([column, real_share, synthetic_share, synthetic_share - real_share])
+
+    return pd.DataFrame(rows, columns=_MISSING_VALUE_COLUMNS)
+
+
+def _plot_sample(data, columns):
+    """Return at most ``PLOT_ROWS`` rows of the given columns, datetimes parsed.
+
+    Args:
+        data (pandas.DataFrame):
+            The table (not modified).
+        columns (dict):
+            The columns to keep, mapped to their metadata.
+
+    Returns:
+        pandas.DataFrame:
+            A new frame.
+    """
+    sample = data[list(columns)]
+    if len(sample) > PLOT_ROWS:
+        sample = sample.sample(PLOT_ROWS, random_state=0)
+
+    sample = sample.reset_index(drop=True)
+    for column, column_metadata in columns.items():
+        if column_metadata.get('sdtype') == 'datetime':
+            sample[column] = _datetime_column(sample[column], column_metadata)
+
+    return sample
+
+
+def _json_number(value):
+    """A float for JSON: NaN (an undefined score) becomes None."""
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _json_records(frame):
+    """A DataFrame as JSON-ready records (NaN becomes None)."""
+    return json.loads(frame.to_json(orient='records', date_format='iso'))
+
+
+def _shown(value):
+    """A score as text with three decimals, or ``N/A`` when undefined."""
+    return 'N/A' if _json_number(value) is None else f'{value:.3f}'
+
+
+def _html_table(frame, collapsed=False):
+    """Render a DataFrame as an HTML table (numbers with three decimals, NaN as N/A).
+
+    Args:
+        frame (pandas.DataFrame):
+            The table.
+        collapsed (bool):
+            Whether to fold it in a ``<details>`` element. Defaults to False.
+
+    Returns:
+        str:
+            The HTML.
+    """
+    table = frame.to_html(index=False, float_format='{:.3f}'.format, na_rep='N/A', border=0)
+    if collapsed:
+        return f'<details><summary>Details ({len(frame)} rows)</summary>{table}</details>'
+
+    return table
+
+
+class _FigureWriter:
+    """Render plotly figures as HTML fragments; the first one carries plotly.js inline."""
+
+    def __init__(self):
+        self._include_plotlyjs = True
+
+    def render(self, make_figure):
+        """Render one figure, or say why there is none.
+
+        Args:
+            make_figure (callable):
+                Returns the ``plotly.graph_objects.Figure``.
+
+        Returns:
+            str:
+                The HTML fragment.
+        """
+        try:
+            figure = make_figure()
+        except (ValueError, KeyError, TypeError, np.linalg.LinAlgError) as error:
+            return f'<p>No figure: {html.escape(str(error))}</p>'
+
+        fragment = figure.to_html(
+            full_html=False,
+            include_plotlyjs=self._include_plotlyjs,
+            config={'displaylogo': False},
+        )
+        self._include_plotlyjs = False
+        return fragment
+
+
+def _write(filepath, text):
+    """Write text as UTF-8 to a file, unless ``filepath`` is None."""
+    if filepath is not None:
+        Path(filepath).write_text(text, encoding='utf-8')
+
+
+class StructureReport(BaseReport):
+    """Compare the structure (moments, covariance, associations) of a real and a synthetic table.
+
+    Properties: ``'Moments'``, ``'Covariance'``, ``'Associations'``, and sdmetrics'
+    ``'Column Shapes'`` and ``'Column Pair Trends'``; see the module docstring for the exact
+    definitions and scores. After :meth:`generate`, ``covariance_relative_error`` holds the
+    relative Frobenius error of the real-standardized covariance matrix and ``class_means`` the
+    class-conditional means (:func:`class_means`). :meth:`to_html` and :meth:`to_json` write
+    the whole report.
 
     Example:
         >>> report = StructureReport()
         >>> report.generate(real, synthetic, metadata, verbose=False)
         >>> report.get_score(), report.covariance_relative_error
+        >>> report.to_html('report.html')
     """
 
     def __init__(self):
@@ -817,10 +939,12 @@ class StructureReport(BaseReport):
         self.covariance_relative_error = None
         self.class_means = None
         self.table_name = None
+        self._columns = {}
+        self._missing_values = pd.DataFrame(columns=_MISSING_VALUE_COLUMNS)
+        self._plot_samples = None
         self._properties = {
             'Moments': _Moments(),
             'Covariance': _Covariance(),
-            'Categories': _Categories(),
             'Associations': _Associations(),
             'Column Shapes': _SDMetricsProperty('Column Shapes'),
             'Column Pair Trends': _SDMetricsProperty('Column Pair Trends'),
@@ -906,7 +1030,6 @@ class StructureReport(BaseReport):
         start = time.time()
         self._properties['Moments'].compute(real_data, synthetic_data, numeric)
         self._properties['Covariance'].compute(real_data, synthetic_data, numeric)
-        self._properties['Categories'].compute(real_data, synthetic_data, categorical)
         self._properties['Associations'].compute(real_data, synthetic_data, categorical, numeric)
         self.class_means = self._properties['Associations'].class_means
         self.covariance_relative_error = self._properties['Covariance'].relative_error
@@ -922,6 +1045,16 @@ class StructureReport(BaseReport):
         )
         for name in _SDMETRICS_PROPERTIES:
             self._properties[name].compute(quality_report, table_name)
+
+        self._columns = columns
+        self._missing_values = _missing_values(real_data, synthetic_data, columns)
+        plotted = {
+            column: meta for column, meta in columns.items()
+            if meta.get('sdtype') in NUMERIC_SDTYPES + CATEGORICAL_SDTYPES
+        }  # fmt: skip
+        self._plot_samples = tuple(
+            _plot_sample(frame, plotted) for frame in (real_data, synthetic_data)
+        )
 
         scores = []
         for index, (name, prop) in enumerate(self._properties.items()):
@@ -939,3 +1072,136 @@ class StructureReport(BaseReport):
         self.report_info['sdmetrics_version'] = version('sdmetrics')
         self.is_generated = True
         self._print_results(verbose)
+
+    def _require_generated(self):
+        """Raise ``ValueError`` (as sdmetrics' accessors do) before :meth:`generate`."""
+        if not self.is_generated:
+            raise ValueError('The report has not been generated. Please call `generate` first.')
+
+    def get_missing_values(self):
+        """Return the share of missing values of every column in both tables (not scored).
+
+        Returns:
+            pandas.DataFrame:
+                One row per column: ``Real Missing Share``, ``Synthetic Missing Share`` and
+                their ``Difference`` (synthetic minus real), each share in [0, 1].
+        """
+        self._require_generated()
+        return self._missing_values.copy()
+
+    def to_json(self, filepath=None):
+        """Render the scores, details and missing values as JSON (undefined scores are null).
+
+        Args:
+            filepath (str, pathlib.Path or None):
+                Where to write the JSON. Defaults to None (only return it).
+
+        Returns:
+            str:
+                The JSON text.
+        """
+        self._require_generated()
+        properties = self.get_properties()
+        content = {
+            'table_name': self.table_name,
+            'overall_score': _json_number(self.get_score()),
+            'covariance_relative_error': _json_number(self.covariance_relative_error),
+            'info': self.get_info(),
+            'properties': _json_records(properties),
+            'details': {
+                name: _json_records(self.get_details(name)) for name in properties['Property']
+            },
+            'missing_values': _json_records(self._missing_values),
+        }
+        text = json.dumps(content, indent=2, default=str)
+        _write(filepath, text)
+        return text
+
+    def to_html(self, filepath=None, real_name='real', synthetic_name='synthetic'):
+        """Render the report as a self-contained HTML page (plotly.js inlined: works offline).
+
+        The page holds the scores, each property's details and figure, the missing values of
+        every column, and one figure per numerical, datetime, categorical and boolean column
+        comparing its real and synthetic distribution (sdmetrics' ``get_column_plot``, drawn
+        from at most ``PLOT_ROWS`` rows of each table).
+
+        Args:
+            filepath (str, pathlib.Path or None):
+                Where to write the page. Defaults to None (only return it).
+            real_name (str):
+                How the page names the real table (e.g. its file). Defaults to ``'real'``.
+            synthetic_name (str):
+                How the page names the synthetic table. Defaults to ``'synthetic'``.
+
+        Returns:
+            str:
+                The HTML text.
+        """
+        self._require_generated()
+        info = self.report_info
+        properties = self.get_properties()
+        parts = [
+            '<!DOCTYPE html>',
+            '<html><head><meta charset="utf-8"><title>Structure report</title>',
+            f'<style>{_STYLE}</style></head><body>',
+            f'<h1>Structure report: {html.escape(str(self.table_name))}</h1>',
+            f'<p>Real: {html.escape(str(real_name))} ({info["num_rows_real_data"]} rows). '
+            f'Synthetic: {html.escape(str(synthetic_name))} '
+            f'({info["num_rows_synthetic_data"]} rows). '
+            f'Generated {html.escape(str(info["generated_date"]))}.</p>',
+            f'<p class="score">Overall score: <b>{_shown(self.get_score())}</b> '
+            '(mean of the property scores, 1 is perfect). Covariance relative error: '
+            f'<b>{_shown(self.covariance_relative_error)}</b> (0 is perfect).</p>',
+            _html_table(properties),
+        ]
+        figures = _FigureWriter()
+        for name in properties['Property']:
+            parts.append(f'<h2>{html.escape(name)}</h2>')
+            parts.append(figures.render(lambda name=name: self.get_visualization(name)))
+            parts.append(_html_table(self.get_details(name), collapsed=True))
+
+        parts.append('<h2>Missing values</h2>')
+        missing = self._missing_values
+        shares = missing[['Real Missing Share', 'Synthetic Missing Share']]
+        with_nulls = missing[(shares.fillna(0) > 0).any(axis=1)]
+        if len(with_nulls):
+            parts.append('<p>Share of missing values per column (not scored).</p>')
+            parts.append(_html_table(with_nulls))
+
+        others = len(missing) - len(with_nulls)
+        if others:
+            parts.append(f'<p>{others} of {len(missing)} columns have no missing values.</p>')
+
+        parts.append('<h2>Columns</h2>')
+        parts.append(
+            f'<p>Real and synthetic distribution of each column (at most {PLOT_ROWS:,} rows '
+            'of each table).</p>'
+        )
+        for column in self._plot_samples[0].columns:
+            parts.append(figures.render(lambda column=column: self._column_figure(column)))
+
+        parts.append('</body></html>')
+        text = '\n'.join(parts)
+        _write(filepath, text)
+        return text
+
+    def _column_figure(self, column):
+        """Return sdmetrics' real-versus-synthetic figure of one column.
+
+        Args:
+            column (str):
+                The column name.
+
+        Returns:
+            plotly.graph_objects.Figure:
+                A density curve for numerical and datetime columns, bars otherwise.
+        """
+        from sdmetrics.visualization import get_column_plot
+
+        real, synthetic = self._plot_samples
+        constant = min(real[column].nunique(), synthetic[column].nunique()) <= 1
+        numeric = self._columns[column].get('sdtype') in NUMERIC_SDTYPES
+        plot_type = 'distplot' if numeric and not constant else 'bar'
+        figure = get_column_plot(real, synthetic, column, plot_type=plot_type)
+        figure.update_layout(height=360)
+        return figure

@@ -1,4 +1,6 @@
 import copy
+import json
+import re
 import warnings
 
 import numpy as np
@@ -10,22 +12,15 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from sdv_gwm.datasets import load_dataset
+from sdv_gwm.evaluation import report as report_module
 from sdv_gwm.evaluation.report import (
     StructureReport,
     covariance_relative_error,
     cramers_v,
     eta_squared,
-    total_variation_distance,
 )
 
-PROPERTIES = [
-    'Moments',
-    'Covariance',
-    'Categories',
-    'Associations',
-    'Column Shapes',
-    'Column Pair Trends',
-]
+PROPERTIES = ['Moments', 'Covariance', 'Associations', 'Column Shapes', 'Column Pair Trends']
 NUMERIC = ['x', 'y', 'z', 'when']
 
 
@@ -110,10 +105,6 @@ def test_identical_tables_are_perfect(identical_report):
     np.testing.assert_allclose(covariance['Correlation Error'], 0, atol=1e-12)
     assert identical_report.covariance_relative_error == pytest.approx(0, abs=1e-12)
 
-    categories = identical_report.get_details('Categories').set_index('Column')
-    assert list(categories.index) == ['color', 'flag']
-    np.testing.assert_allclose(categories['TVD'], 0, atol=1e-12)
-
     properties = identical_report.get_properties()
     assert list(properties.columns) == ['Property', 'Score']
     assert list(properties['Property']) == PROPERTIES
@@ -188,29 +179,157 @@ def test_covariance_relative_error_bad_input(real):
         covariance_relative_error(real, real, [])
 
 
-def test_known_total_variation_distance():
-    real = pd.DataFrame({'c': ['a'] * 50 + ['b'] * 50, 'v': np.arange(100.0)})
-    synthetic = pd.DataFrame({'c': ['a'] * 80 + ['b'] * 10 + [None] * 10, 'v': np.arange(100.0)})
-    # 0.5 * (|0.5 - 0.8| + |0.5 - 0.1| + |0 - 0.1|) = 0.4, the null being its own category
-    assert total_variation_distance(real['c'], synthetic['c']) == pytest.approx(0.4)
-    metadata = {'columns': {'c': {'sdtype': 'categorical'}, 'v': {'sdtype': 'numerical'}}}
-    report = generated(real, synthetic, metadata)
-    details = report.get_details('Categories')
-    assert details.loc[0, 'TVD'] == pytest.approx(0.4)
-    assert details.loc[0, 'Synthetic Categories'] == 3
-    assert report.get_properties().set_index('Property').loc['Categories', 'Score'] == (
-        pytest.approx(0.6)
-    )
-    # one numeric column: no covariance; the overall score skips the undefined properties
-    assert np.isnan(report.covariance_relative_error)
-    scores = report.get_properties()['Score']
-    assert report.get_score() == pytest.approx(np.nanmean(scores))
+def test_each_categorical_column_is_scored_once(real):
+    # Only the categories differ: the real color frequencies are 0.4/0.3/0.2 (+0.1 null);
+    # the synthetic one is all 'red' where the real one is not null.
+    synthetic = real.assign(color=real['color'].where(real['color'].isna(), 'red'))
+    report = generated(real, synthetic)
+    scored = [
+        column
+        for name in PROPERTIES
+        for column in report.get_details(name).get('Column', pd.Series(dtype=object))
+    ]
+    assert scored.count('color') == 1
+    assert scored.count('flag') == 1
+
+    # That one score is sdmetrics' TVComplement on the non-null values: 1 - TVD(p, red only).
+    shapes = report.get_details('Column Shapes').set_index('Column')
+    p_red = (real['color'] == 'red').sum() / real['color'].notna().sum()
+    assert shapes.loc['color', 'Metric'] == 'TVComplement'
+    assert shapes.loc['color', 'Score'] == pytest.approx(p_red)
+
+    properties = report.get_properties().set_index('Property')['Score']
+    assert list(properties.index) == PROPERTIES
+    assert properties['Moments'] == pytest.approx(1)
+    assert properties['Covariance'] == pytest.approx(1)
+    assert report.get_score() == pytest.approx(properties.mean())
 
 
-def test_nulls_of_different_kinds_are_one_category():
-    real = pd.Series(['a', None, np.nan, 'a'], dtype=object)
-    synthetic = pd.Series(['a', pd.NA, None, 'a'], dtype=object)
-    assert total_variation_distance(real, synthetic) == 0
+def test_missing_values(real):
+    synthetic = real.copy()
+    synthetic.loc[:99, 'x'] = np.nan
+    synthetic['z'] = synthetic['z'].fillna(0.0)
+    report = generated(real, synthetic)
+    missing = report.get_missing_values().set_index('Column')
+    assert list(missing.index) == list(METADATA['columns'])
+    assert missing.loc['x', 'Real Missing Share'] == 0
+    assert missing.loc['x', 'Synthetic Missing Share'] == 100 / len(real)
+    z_share = real['z'].isna().mean()
+    assert z_share == pytest.approx(24 / 400)  # every 17th row
+    assert missing.loc['z', 'Real Missing Share'] == z_share
+    assert missing.loc['z', 'Difference'] == -z_share
+    assert missing.loc['color', 'Synthetic Missing Share'] == real['color'].isna().mean()
+    np.testing.assert_array_equal(missing.loc[['y', 'when', 'flag', 'id'], 'Difference'], 0)
+
+
+def test_correlation_heatmap_scale_fits_the_errors(real, identical_report):
+    synthetic = real.copy()
+    synthetic['y'] = 0.9 * real['y'] + 0.1 * real['y'].mean()  # same correlations...
+    synthetic.loc[::7, 'y'] = real['y'].mean()  # ...but a few hundredths off after this
+    report = generated(real, synthetic)
+    errors = report.get_details('Covariance')['Correlation Error'].abs()
+    assert 0.01 < errors.max() < 0.5
+    heatmap = report.get_visualization('Covariance').data[0]
+    assert heatmap.zmax == pytest.approx(errors.max())
+    assert heatmap.zmin == pytest.approx(-errors.max())
+
+    assert heatmap.texttemplate == '%{z:.3f}'  # four columns: the values are printed
+
+    # A perfect match does not blow noise up to full color: the scale stays at 0.01.
+    assert identical_report.get_visualization('Covariance').data[0].zmax == 0.01
+
+
+def test_wide_heatmap_has_no_cell_text():
+    rng = np.random.default_rng(2)
+    table = pd.DataFrame(rng.normal(size=(60, 13)), columns=[f'c{i}' for i in range(13)])
+    metadata = {'columns': {name: {'sdtype': 'numerical'} for name in table}}
+    heatmap = generated(table, table * 1.1, metadata).get_visualization('Covariance').data[0]
+    assert np.asarray(heatmap.z).shape == (13, 13)
+    assert heatmap.texttemplate is None
+
+
+def test_to_json(real, tmp_path):
+    report = generated(real, shrink(real, 0.6))
+    path = tmp_path / 'report.json'
+    text = report.to_json(path)
+    assert path.read_text() == text
+    content = json.loads(text, parse_constant=pytest.fail)
+    assert content['table_name'] == 'table'
+    assert content['overall_score'] == pytest.approx(report.get_score())
+    assert content['covariance_relative_error'] == report.covariance_relative_error
+    properties = report.get_properties()
+    assert [row['Property'] for row in content['properties']] == PROPERTIES
+    scores = [row['Score'] for row in content['properties']]
+    np.testing.assert_allclose(scores, properties['Score'])
+    moments = pd.DataFrame(content['details']['Moments'])
+    pd.testing.assert_frame_equal(moments, report.get_details('Moments'), check_dtype=False)
+    missing = pd.DataFrame(content['missing_values'])
+    pd.testing.assert_frame_equal(missing, report.get_missing_values(), check_dtype=False)
+    assert content['info']['num_rows_real_data'] == len(real)
+
+
+def test_undefined_scores_are_null_in_json_and_na_in_html():
+    rng = np.random.default_rng(1)
+    table = pd.DataFrame({'v': rng.normal(size=50), 'c': rng.choice(['a', 'b'], 50)})
+    metadata = {'columns': {'v': {'sdtype': 'numerical'}, 'c': {'sdtype': 'categorical'}}}
+    report = generated(table, table.copy(), metadata)
+    content = json.loads(report.to_json(), parse_constant=pytest.fail)
+    assert content['covariance_relative_error'] is None  # one numeric column: no matrix
+    covariance = [row for row in content['properties'] if row['Property'] == 'Covariance']
+    assert covariance[0]['Score'] is None
+    assert 'Covariance relative error: <b>N/A</b>' in report.to_html()
+
+
+def _figure_ids(page):
+    return re.findall(r'<div id="([^"]+)" class="plotly-graph-div"', page)
+
+
+def test_to_html(real, tmp_path):
+    synthetic = shrink(real, 0.8)
+    synthetic.loc[:9, 'x'] = np.nan
+    report = generated(real, synthetic)
+    path = tmp_path / 'report.html'
+    page = report.to_html(path, real_name='real.csv', synthetic_name='<synthetic>.csv')
+    assert path.read_text(encoding='utf-8') == page
+    assert page.startswith('<!DOCTYPE html>')
+    assert '&lt;synthetic&gt;.csv' in page
+    assert f'Overall score: <b>{report.get_score():.3f}</b>' in page
+
+    # One figure per property and per numerical, datetime, categorical or boolean column
+    # (not the id), each with its own data.
+    plotted = ['x', 'y', 'z', 'when', 'color', 'flag']
+    assert len(set(_figure_ids(page))) == len(PROPERTIES) + len(plotted)
+    for column in plotted:
+        assert f"Real vs. Synthetic Data for column '{column}'" in page
+    assert "column 'id'" not in page
+
+    # plotly.js is inlined once, and nothing is loaded from elsewhere.
+    assert page.count('<script>/**\n* plotly.js v') == 1
+    assert not re.search(r'<script[^>]+src=', page)
+    assert not re.search(r'<link[^>]+href=', page)
+
+    # The missing-value section lists the columns with nulls.
+    section = page[page.index('<h2>Missing values</h2>') : page.index('<h2>Columns</h2>')]
+    rows = re.findall(r'<tr>\s*<td>([^<]+)</td>', section)
+    assert rows == ['x', 'z', 'color']
+    assert '4 of 7 columns have no missing values' in section
+
+
+def test_plots_use_a_bounded_sample(monkeypatch, real):
+    monkeypatch.setattr(report_module, 'PLOT_ROWS', 50)
+    report = generated(real, real.copy())
+    real_sample, synthetic_sample = report._plot_samples
+    assert len(real_sample) == len(synthetic_sample) == 50
+    assert list(real_sample.columns) == ['x', 'y', 'z', 'when', 'color', 'flag']
+    assert real_sample['x'].isin(real['x']).all()
+
+
+def test_constant_column_gets_bars_not_a_failed_density():
+    table = pd.DataFrame({'v': [1.0] * 30, 'w': np.arange(30.0), 'u': np.arange(30.0) ** 2})
+    metadata = {'columns': {name: {'sdtype': 'numerical'} for name in table}}
+    page = generated(table, table.copy(), metadata).to_html()
+    assert 'No figure' not in page
+    assert len(_figure_ids(page)) == len(PROPERTIES) + 3
 
 
 def test_caller_frames_and_metadata_unchanged(real):
@@ -265,6 +384,9 @@ def test_not_generated_and_bad_property():
         report.get_score()
     with pytest.raises(ValueError, match='generate'):
         report.get_details('Moments')
+    for render in (report.get_missing_values, report.to_json, report.to_html):
+        with pytest.raises(ValueError, match='generate'):
+            render()
 
 
 def test_invalid_property_name(identical_report):
@@ -279,12 +401,12 @@ def test_visualizations_are_plotly_figures(identical_report):
         assert len(figure.data) >= 1, name
 
     moments = identical_report.get_visualization('Moments')
-    assert list(moments.data[0].x) == NUMERIC
-    np.testing.assert_allclose(moments.data[0].y, 1)
+    assert list(moments.data[0].x) == list(moments.data[1].x) == NUMERIC
+    np.testing.assert_allclose(moments.data[0].y, 1)  # std ratios
+    np.testing.assert_allclose(moments.data[1].y, 1)  # column scores
     heatmap = identical_report.get_visualization('Covariance').data[0]
     assert isinstance(heatmap, go.Heatmap)
     assert np.asarray(heatmap.z).shape == (4, 4)
-    assert list(identical_report.get_visualization('Categories').data[0].x) == ['color', 'flag']
 
 
 def test_save_load_round_trip(real, tmp_path):
@@ -299,6 +421,8 @@ def test_save_load_round_trip(real, tmp_path):
     for name in PROPERTIES:
         pd.testing.assert_frame_equal(loaded.get_details(name), report.get_details(name))
     assert isinstance(loaded.get_visualization('Column Shapes'), go.Figure)
+    pd.testing.assert_frame_equal(loaded.get_missing_values(), report.get_missing_values())
+    assert loaded.to_json() == report.to_json()
     assert loaded.get_info()['num_rows_real_data'] == len(real)
 
 
@@ -314,21 +438,22 @@ def test_demo_dataset(demo):
     data, metadata = demo
     synthetic = data.sample(frac=1, replace=True, random_state=0).reset_index(drop=True)
     report = generated(data, synthetic, metadata)
-    assert 0 <= report.get_score() <= 1
     properties = report.get_properties().set_index('Property')['Score']
     assert list(properties.index) == PROPERTIES
-    assert properties.between(0, 1).all()
+    assert report.get_score() == pytest.approx(properties.mean())
+    # A bootstrap resample is not the real table: no property is perfect, none is far off.
+    assert properties.between(0.8, 1).all()
+    assert (properties < 1).all()
 
     moments = report.get_details('Moments')
     assert {'start_date', 'end_date', 'salary', 'duration'} <= set(moments['Column'])
     assert moments['Std Ratio'].notna().all()  # salary, dates have nulls: dropped
-    categories = report.get_details('Categories')
-    assert {'gender', 'work_experience', 'placed'} <= set(categories['Column'])
-    assert 'student_id' not in set(moments['Column']) | set(categories['Column'])
+    shapes = report.get_details('Column Shapes').set_index('Column')
+    assert set(shapes.loc[['gender', 'work_experience', 'placed'], 'Metric']) == {'TVComplement'}
+    assert 'student_id' not in set(moments['Column']) | set(shapes.index)
 
     # sdmetrics' details pass through, and its real correlations match ours
-    shapes = report.get_details('Column Shapes')
-    assert set(shapes.columns) == {'Column', 'Metric', 'Score'}
+    assert set(shapes.columns) == {'Metric', 'Score'}
     trends = report.get_details('Column Pair Trends').dropna(subset=['Real Correlation'])
     ours = report.get_details('Covariance').set_index(['Column 1', 'Column 2'])
     for _, row in trends.iterrows():
