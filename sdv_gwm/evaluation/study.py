@@ -164,6 +164,14 @@ class _Scorer:
             self.holdout = holdout.dropna(subset=[target])
             self.holdout_x = pd.get_dummies(self.holdout[self.features], dtype=float)
 
+    def _train_test(self, train):
+        """Features and target of ``train`` (its labelled rows) and of the real holdout."""
+        train = train.dropna(subset=[self.target])
+        train_x = pd.get_dummies(train[self.features], dtype=float)
+        test_x = self.holdout_x.reindex(columns=train_x.columns, fill_value=0.0)
+        y_train, y_test = train[self.target], self.holdout[self.target]
+        return train_x, test_x, y_train, y_test
+
     def ml_efficacy(self, train):
         """Train on ``train``, score on the real holdout (macro F1 or R^2)."""
         # scikit-learn is an optional dependency (the 'dev' and 'bench' extras).
@@ -174,10 +182,7 @@ class _Scorer:
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        train = train.dropna(subset=[self.target])
-        train_x = pd.get_dummies(train[self.features], dtype=float)
-        test_x = self.holdout_x.reindex(columns=train_x.columns, fill_value=0.0)
-        y_train, y_test = train[self.target], self.holdout[self.target]
+        train_x, test_x, y_train, y_test = self._train_test(train)
         if not self.classification:
             model = make_pipeline(SimpleImputer(), StandardScaler(), Ridge())
             return r2_score(y_test, model.fit(train_x, y_train).predict(test_x))
@@ -197,10 +202,7 @@ class _Scorer:
         from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
         from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
 
-        train = train.dropna(subset=[self.target])
-        train_x = pd.get_dummies(train[self.features], dtype=float)
-        test_x = self.holdout_x.reindex(columns=train_x.columns, fill_value=0.0)
-        y_train, y_test = train[self.target], self.holdout[self.target]
+        train_x, test_x, y_train, y_test = self._train_test(train)
         if not self.classification:
             model = HistGradientBoostingRegressor(random_state=0).fit(train_x, y_train)
             return r2_score(y_test, model.predict(test_x)), 'r2'
