@@ -122,19 +122,6 @@ def without_rounding(transformers):
             transformer._rounding_digits = None
 
 
-def learned_dtype(transformer):
-    """Return the dtype a fitted numerical transformer casts its output to, if any.
-
-    Args:
-        transformer (rdt.transformers.BaseTransformer):
-            A fitted transformer.
-
-    Returns:
-        The dtype, or ``None``.
-    """
-    return getattr(transformer, '_dtype', None)
-
-
 def set_faker_seed(transformer, seed):
     """Give a fitted Faker-based transformer the seed ``reset_randomization`` restarts from.
 
