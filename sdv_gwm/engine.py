@@ -11,14 +11,15 @@ a large share of the rows hold (the zero of a zero-inflated column) is an *atom*
 inherited like a missing value, so its frequency is kept and it pins no pair to its bound.
 
 With ``transport`` the partner is first moved into the winner's class: ``g``, the least-squares
-fit of each mixed column on indicators of every inherited value (``class_means``), is
+fit of each mixed column on indicators of every inherited value (``Classes.means``), is
 subtracted from the partner, its residual rescaled to the winner's class spread
-(``class_scales``) and the winner's ``g`` added, and the weight of the winner follows
+(``Classes.scales``) and the winner's ``g`` added, and the weight of the winner follows
 a law with mean ``E[max(lam, 1 - lam)]`` (``winner_law``). Class-conditional means, the
 between-class variance and the covariance of the mixed columns are then exact in expectation.
 """
 
 import numpy as np
+import scipy.sparse
 
 CHUNK_SIZE = 65_536
 
@@ -32,7 +33,7 @@ WEIGHT_KEPT_REDRAWS = 10
 ATOM_SHARE = 0.05
 
 #: Rows a level of an inherited column needs to get its own class-mean coefficient in
-#: ``class_means``; rarer levels share the baseline.
+#: ``Classes``; rarer levels share the baseline.
 MIN_LEVEL_ROWS = 10
 
 #: ``NoiseBlend`` regresses on a discrete column only if each of its levels has, on average,
@@ -59,70 +60,42 @@ def _pair_room(x_i, x_j, diff, lower, upper, clamp=True):
     return (np.maximum(room0, 0.0) if clamp else room0), room1
 
 
-def _levels(column, min_rows):
-    """Level code of every row: rare levels (fewer than ``min_rows`` rows) join the largest."""
-    _, codes, counts = np.unique(column, return_inverse=True, return_counts=True)
-    codes = codes.reshape(-1)
-    return np.where(counts[codes] >= min_rows, codes, np.argmax(counts))
-
-
-def class_scales(data, continuous, values, centres, min_rows=MIN_LEVEL_ROWS):
-    """Residual spread of each mixed column within the levels of one inherited column.
-
-    For each mixed column the inherited column (or missing-or-atom indicator) whose levels
-    explain most of the squared residual is chosen, and every row gets the root mean squared
-    residual of its level there. A level's residuals sum to zero (``class_means``), so
-    ``z = r / scale`` has mean zero, ``E[z^2] = 1`` and ``E[scale^2] = E[r^2]``.
-
-    Args:
-        data (numpy.ndarray):
-            The ``(n, p)`` training rows.
-        continuous (numpy.ndarray):
-            Boolean mask of the mixed columns.
-        values (numpy.ndarray):
-            ``(n, q)`` mixable values of the mixed columns.
-        centres (numpy.ndarray):
-            Their class means, from ``class_means``.
-        min_rows (int):
-            Rows a level needs to get its own spread.
+def _level_codes(column, min_rows):
+    """Code every row's level: 0 for the largest level and for levels of fewer than ``min_rows``.
 
     Returns:
-        numpy.ndarray:
-            ``(n, q)`` spreads (``NaN`` where the value is not mixable).
+        tuple[numpy.ndarray, int]:
+            The codes, and how many there are.
     """
-    squared = (values - centres) ** 2
-    inherited = [data[:, column] for column in np.flatnonzero(~continuous)]
-    levels = [_levels(column, min_rows) for column in inherited + list(np.isnan(values).T)]
-    scales = np.full_like(values, np.nan)
-    for column in range(values.shape[1]):
-        rows = ~np.isnan(squared[:, column])
-        if not rows.any():  # nothing to mix in this column
-            continue
+    if column.dtype == bool:
+        levels, codes = np.array([False, True]), column.astype(np.intp)
+    else:
+        ordered = np.sort(column)  # missing values last, one level
+        new = (ordered[1:] != ordered[:-1]) & ~(np.isnan(ordered[1:]) & np.isnan(ordered[:-1]))
+        starts = np.flatnonzero(np.r_[True, new])
+        sizes = np.diff(starts, append=len(column))
+        if np.sort(sizes)[-2:][0] < min_rows:  # no level besides the largest has its own code
+            return np.zeros(len(column), dtype=np.intp), 1
 
-        target = squared[rows, column]
-        best, best_fit = None, -np.inf
-        for codes in levels:
-            sums = np.bincount(codes[rows], weights=target)
-            counts = np.bincount(codes[rows])
-            level_means = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
-            fit = np.sum(counts * level_means**2)  # between-level sum of squares, up to a constant
-            if fit > best_fit:
-                best, best_fit = level_means, fit
-                best_codes = codes
+        levels = ordered[starts]
+        codes = np.searchsorted(levels, column)
 
-        scales[rows, column] = np.sqrt(best[best_codes[rows]])
-
-    return scales
+    counts = np.bincount(codes, minlength=len(levels))
+    own = counts >= min_rows
+    own[np.argmax(counts)] = False
+    relabel = np.zeros(len(levels), dtype=np.intp)
+    relabel[own] = np.arange(1, own.sum() + 1)
+    return relabel[codes], int(own.sum()) + 1
 
 
-def class_means(data, continuous, values, min_rows=MIN_LEVEL_ROWS):
-    """Fit each mixed column on indicators of the inherited values of its row.
+class Classes:
+    """The classes the inherited values of a row put it in, and each mixed column's fit on them.
 
-    The regressors are an intercept, one indicator per level of every inherited column (missing
-    values are a level; the most frequent level and levels with fewer than ``min_rows`` rows
-    are the baseline) and, for every mixed column with missing values or atoms, an indicator of
-    them. Each mixed column is fitted by least squares on the rows where it is mixable, so its
-    residual has mean zero within every level of every inherited column.
+    Each inherited column, and each mixed column's missing-or-atom indicator, splits the rows
+    into levels (missing values are a level; levels with fewer than ``min_rows`` rows join the
+    most frequent one, the baseline). The design is an intercept and one indicator per other
+    level, kept sparse: ``n`` rows times the number of splits nonzero entries, whatever the
+    number of levels, so its Gram matrix and its products cost one pass over the rows.
 
     Args:
         data (numpy.ndarray):
@@ -132,40 +105,108 @@ def class_means(data, continuous, values, min_rows=MIN_LEVEL_ROWS):
         values (numpy.ndarray):
             ``(n, q)`` mixable values of the mixed columns (``NaN``: missing or atom).
         min_rows (int):
-            Rows a level needs to get its own coefficient.
-
-    Returns:
-        numpy.ndarray:
-            ``(n, q)`` fitted values ``g(d)`` of every row.
+            Rows a level needs to get its own coefficient and spread.
     """
-    num_rows = len(data)
-    indicators = [np.ones(num_rows)]
-    inherited = [data[:, column] for column in np.flatnonzero(~continuous)]
-    for column in inherited + [np.isnan(value) for value in values.T]:
-        levels, codes, counts = np.unique(column, return_inverse=True, return_counts=True)
-        for level in np.flatnonzero(counts >= min_rows):
-            if level != np.argmax(counts) and counts[level] <= num_rows - min_rows:
-                indicators.append((codes == level).astype(float))
 
-    # Least squares through the normal equations: the design has few columns (indicators), so
-    # its Gram matrix is small; its pseudo-inverse gives lstsq's minimum-norm solution where
-    # indicators are collinear (two columns with the same levels, say).
-    design = np.column_stack(indicators)
-    centres = np.empty_like(values)
-    missing = np.isnan(values)
-    complete = np.flatnonzero(~missing.any(axis=0))
-    if len(complete):
-        gram = design.T @ design
-        coefficients = np.linalg.lstsq(gram, design.T @ values[:, complete], rcond=None)[0]
-        centres[:, complete] = design @ coefficients
+    def __init__(self, data, continuous, values, min_rows=MIN_LEVEL_ROWS):
+        self.values = values
+        self.missing = np.isnan(values)
+        splits = [data[:, column] for column in np.flatnonzero(~continuous)]
+        splits += [self.missing[:, column] for column in range(values.shape[1])]
+        num_rows = len(data)
+        self.splits = []  # (first design column, number of levels, codes) of each split
+        rows, columns = [np.arange(num_rows)], [np.zeros(num_rows, dtype=np.intp)]
+        width = 1
+        for split in splits:
+            codes, count = _level_codes(split, min_rows)
+            if count == 1:  # one level: nothing beyond the intercept
+                continue
 
-    for column in np.flatnonzero(missing.any(axis=0)):
-        rows = ~missing[:, column]
-        kept = design[rows]
-        coefficients = np.linalg.lstsq(kept.T @ kept, kept.T @ values[rows, column], rcond=None)
-        centres[:, column] = design @ coefficients[0]
+            self.splits.append((width, count, codes))
+            own = np.flatnonzero(codes)
+            rows.append(own)
+            columns.append(width + codes[own] - 1)
+            width += count - 1
 
-    return centres
+        rows, columns = np.concatenate(rows), np.concatenate(columns)
+        self.design = scipy.sparse.csr_matrix(
+            (np.ones(len(rows)), (rows, columns)), shape=(num_rows, width)
+        )
+        self.transposed = self.design.T.tocsr()
+
+    def means(self):
+        """Fit each mixed column on the design by least squares, on the rows it is mixable.
+
+        Its residual then has mean zero within every level of every split.
+
+        Returns:
+            numpy.ndarray:
+                ``(n, q)`` fitted values ``g(d)`` of every row.
+        """
+        design, transposed = self.design, self.transposed
+        gram = (transposed @ design).toarray()
+        moments = transposed @ np.where(self.missing, 0.0, self.values)
+        coefficients = np.empty_like(moments)
+        complete = ~self.missing.any(axis=0)
+        # The Gram matrix is small (indicators); its pseudo-inverse gives lstsq's minimum-norm
+        # solution where indicators are collinear (two columns with the same levels, say).
+        if complete.any():
+            coefficients[:, complete] = np.linalg.lstsq(gram, moments[:, complete], rcond=None)[0]
+
+        for column in np.flatnonzero(~complete):
+            absent = design[self.missing[:, column]]
+            kept = gram - (absent.T @ absent).toarray()
+            coefficients[:, column] = np.linalg.lstsq(kept, moments[:, column], rcond=None)[0]
+
+        return design @ coefficients
+
+    def scales(self, centres):
+        """Residual spread of each mixed column within the levels of one split.
+
+        For each mixed column the split whose levels explain most of the squared residual is
+        chosen, and every row gets the root mean squared residual of its level there. A level's
+        residuals sum to zero (``means``), so ``z = r / scale`` has mean zero, ``E[z^2] = 1``
+        and ``E[scale^2] = E[r^2]``.
+
+        Args:
+            centres (numpy.ndarray):
+                The class means, from ``means``.
+
+        Returns:
+            numpy.ndarray:
+                ``(n, q)`` spreads (``NaN`` where the value is not mixable).
+        """
+        squared = np.where(self.missing, 0.0, (self.values - centres) ** 2)
+        transposed = self.transposed
+        sums = transposed @ squared  # intercept row: totals; then each level but the baselines
+        counts = transposed @ (~self.missing).astype(float)
+        with np.errstate(divide='ignore', invalid='ignore'):
+            overall = sums[0] / counts[0]
+            # Between-level sum of squares of the squared residual, up to a constant, for no
+            # split (the overall mean) and for each split.
+            fits = [counts[0] * overall**2]
+            means = []
+            for start, count, _ in self.splits:
+                levels = slice(start, start + count - 1)
+                # The baseline level holds what the other levels of the split do not.
+                level_sums = np.vstack([sums[0] - sums[levels].sum(axis=0), sums[levels]])
+                level_counts = np.vstack([counts[0] - counts[levels].sum(axis=0), counts[levels]])
+                level_means = np.where(level_counts > 0, level_sums / level_counts, 0.0)
+                fits.append((level_counts * level_means**2).sum(axis=0))
+                means.append(level_means)
+
+        best = np.argmax(np.vstack(fits), axis=0)
+        variances = np.empty_like(self.values)
+        for column in range(self.values.shape[1]):
+            if best[column] == 0:
+                variances[:, column] = overall[column]
+            else:
+                _, _, codes = self.splits[best[column] - 1]
+                variances[:, column] = means[best[column] - 1][codes, column]
+
+        scales = np.sqrt(np.maximum(variances, 0.0))  # a baseline sum is a difference
+        scales[self.missing] = np.nan
+        return scales
 
 
 class NoiseBlend:
@@ -341,37 +382,41 @@ class Mixer:
         self.noise = noise
         self.blend = blend
         self.bounded = self.continuous & (np.isfinite(self.lower) | np.isfinite(self.upper))
-        self.mixable = self.data.copy()
-        for bound in (self.lower, self.upper):
-            at_bound = (self.data == bound) & self.bounded
-            repeated = at_bound.sum(axis=0) >= 2  # one row at a bound is no point mass
-            atoms = at_bound & repeated & (at_bound.mean(axis=0) >= atom_share)
-            self.mixable[atoms] = np.nan
-            # The other values stay off the atom's bound: a mixed value rounded onto it
-            # would make the atom more frequent generation after generation.
-            held = atoms.any(axis=0)
-            low = bound is self.lower
-            off = np.where(np.isnan(self.mixable), np.inf if low else -np.inf, self.mixable)
-            nearest = off.min(axis=0) if low else off.max(axis=0)
-            bound[held & np.isfinite(nearest)] = nearest[held & np.isfinite(nearest)]
+        values = self.data[:, self.continuous]  # a copy, in which atoms become NaN
+        mixed = np.flatnonzero(self.continuous)
+        for bound, low in ((self.lower, True), (self.upper, False)):
+            at_bound = values == bound[mixed]
+            counts = np.count_nonzero(at_bound, axis=0)
+            # One row at a bound is no point mass.
+            atoms = self.bounded[mixed] & (counts >= 2) & (counts >= atom_share * num_rows)
+            for position in np.flatnonzero(atoms):
+                column = values[:, position]
+                column[at_bound[:, position]] = np.nan
+                # The other values stay off the atom's bound: a mixed value rounded onto it
+                # would make the atom more frequent generation after generation.
+                off = column[~np.isnan(column)]
+                if len(off):
+                    bound[mixed[position]] = off.min() if low else off.max()
 
-        self._values = np.ascontiguousarray(self.mixable[:, self.continuous])
+        self._values = values
         self.transport = bool(transport)
         if self.transport:
             if weights.eps0 + weights.eps1 == 0:
                 raise ValueError('`transport` needs a weight law that extrapolates.')
 
             self.winner_law = weights.winner_law()
-            self._centres = class_means(self.data, self.continuous, self._values)
-            self._scales = class_scales(self.data, self.continuous, self._values, self._centres)
+            classes = Classes(self.data, self.continuous, self._values)
+            self._centres = classes.means()
+            self._scales = classes.scales(self._centres)
         else:
             self._centres = np.broadcast_to(np.nanmean(self._values, axis=0), self._values.shape)
 
-        noise = np.zeros(num_columns) if noise is None else np.asarray(noise, float)
-        with np.errstate(invalid='ignore', divide='ignore'):
-            spread = np.nanvar(self._values - self._centres, axis=0)
-            share = np.where(spread > 0, noise[self.continuous] / spread, 0.0)
-        self.shrink = np.sqrt(1 - np.minimum(share, 1))
+        self.shrink = np.ones(self._values.shape[1])
+        if noise is not None:
+            with np.errstate(invalid='ignore', divide='ignore'):
+                spread = np.nanvar(self._values - self._centres, axis=0)
+                share = np.where(spread > 0, np.asarray(noise, float)[self.continuous] / spread, 0)
+            self.shrink = np.sqrt(1 - np.minimum(share, 1))
 
         self.set_random_state(None)
 

@@ -1,11 +1,11 @@
 """Transport: the partner moved into the winner's class, against the closed forms.
 
 ``g(d)`` is the least-squares fit of the mixed columns on indicators of every inherited value
-(``class_means``) and ``r = x - g(d)``. With the winner ``w`` (always the first parent, a
+(``Classes.means``) and ``r = x - g(d)``. With the winner ``w`` (always the first parent, a
 uniform row), its partner ``l != w`` uniform, and the winner's weight ``m`` from
 ``winner_law`` (mean ``h = E[max(lam, 1 - lam)]``, ``E[m (1 - m)] = E[u]``), a synthetic row is
 ``g(d_w) + m r_w + (1 - m) (s_w / s_l) r_l``, ``s`` the residual spread of the row's level of one
-discrete column (``class_scales``). With ``S_g`` and ``S_r`` the 1/n covariances of ``g`` and
+discrete column (``Classes.scales``). With ``S_g`` and ``S_r`` the 1/n covariances of ``g`` and
 ``r`` (``S = S_g + S_r``, the residual being orthogonal to every indicator):
 
 - every discrete marginal and joint is exact (the discrete values are the winner's);
@@ -29,7 +29,7 @@ import pytest
 
 from sdv_gwm import GWMSynthesizer
 from sdv_gwm.datasets import load_dataset
-from sdv_gwm.engine import Mixer, class_means, class_scales
+from sdv_gwm.engine import Classes, Mixer
 from sdv_gwm.weights import Beta, EpBeta
 
 N_SYNTH = 200_000
@@ -61,7 +61,7 @@ def mean_check(values, expected):
 def test_residuals_are_orthogonal_to_every_level():
     data = interacting_table()
     values = data[:, :2]
-    residual = values - class_means(data, CONTINUOUS, values)
+    residual = values - Classes(data, CONTINUOUS, values).means()
     np.testing.assert_allclose(residual.mean(axis=0), 0, atol=1e-9)
     for column in (2, 3):
         for level in np.unique(data[:, column]):
@@ -77,8 +77,9 @@ def test_residuals_are_orthogonal_to_every_level():
 def test_scaled_residuals_have_mean_zero_and_unit_variance():
     data = interacting_table()
     values = data[:, :2]
-    centres = class_means(data, CONTINUOUS, values)
-    scales = class_scales(data, CONTINUOUS, values, centres)
+    classes = Classes(data, CONTINUOUS, values)
+    centres = classes.means()
+    scales = classes.scales(centres)
     residual = values - centres
     z = residual / scales
     np.testing.assert_allclose(z.mean(axis=0), 0, atol=1e-9)
@@ -95,10 +96,39 @@ def test_rare_levels_share_the_baseline():
     code = np.where(np.arange(n) < 5, 9.0, rng.integers(0, 2, n))  # level 9: 5 rows
     x = np.where(code == 9, 100.0, code) + rng.normal(0, 1, n)
     data = np.column_stack([x, code])
-    centres = class_means(data, np.array([True, False]), data[:, :1], min_rows=10)
+    centres = Classes(data, np.array([True, False]), data[:, :1], min_rows=10).means()
     assert np.ptp(centres[code == 9]) == 0
     baseline = 0.0 if (code == 0).sum() >= (code == 1).sum() else 1.0  # the most frequent
     assert np.allclose(centres[code == 9], centres[code == baseline][0])
+
+
+def test_missing_values_and_unique_codes():
+    """Each column is fitted on its mixable rows; a missing code is a level; unique codes none."""
+    rng = np.random.default_rng(2)
+    n = 3_000
+    code = rng.choice([0.0, 1.0, np.nan], n, p=[0.5, 0.3, 0.2])
+    noisy = rng.random(n)  # every value its own level (a noise-coded column): no coefficient
+    x = np.where(np.isnan(code), 5.0, 2.0 * np.nan_to_num(code)) + rng.normal(0, 1, n)
+    y = x + rng.normal(0, 1, n)
+    y[rng.random(n) < 0.4] = np.nan  # missing at random, not in the fit of y
+    data = np.column_stack([x, y, code, noisy])
+    values = data[:, :2]
+    classes = Classes(data, np.array([True, True, False, False]), values)
+    centres, scales = classes.means(), classes.scales(classes.means())
+    assert classes.design.shape[1] == 1 + 2 + 1  # intercept, 2 codes, y's missing indicator
+    mixable = ~np.isnan(y)
+    for rows in (np.isnan(code), code == 0, code == 1, mixable):
+        np.testing.assert_allclose((x - centres[:, 0])[rows].mean(), 0, atol=1e-9)
+        np.testing.assert_allclose((y - centres[:, 1])[rows & mixable].mean(), 0, atol=1e-9)
+
+    # y is fitted on its own rows only: the same as least squares on them.
+    design = np.column_stack([np.ones(n), code == 0, np.isnan(code)])[mixable]
+    expected = design @ np.linalg.lstsq(design, y[mixable], rcond=None)[0]
+    np.testing.assert_allclose(centres[mixable, 1], expected)
+    assert np.isnan(scales[~mixable, 1]).all()
+    np.testing.assert_allclose(
+        np.mean(scales[mixable, 1] ** 2), np.mean((y - centres[:, 1])[mixable] ** 2)
+    )
 
 
 def test_class_means_eta_squared_and_covariance_are_exact():
