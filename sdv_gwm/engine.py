@@ -48,16 +48,24 @@ def _pair_room(x_i, x_j, diff, lower, upper, clamp=True):
     range (a transported partner): the weight must then stay above ``-room0``.
     """
     with np.errstate(divide='ignore', invalid='ignore'):
-        rising = diff > 0
-        below = np.where(rising, (x_j - lower) / diff, (upper - x_j) / -diff)
-        above = np.where(rising, (upper - x_i) / diff, (x_i - lower) / -diff)
+        inverse = 1.0 / diff
+        inverse[diff == 0] = np.nan  # NaN: no limit (a column equal in both rows, or missing)
+        # Of the two bounds, the one the weight meets going that way gives the larger ratio,
+        # whichever way the pair rises and whether or not x_j is in range (lower <= upper).
+        below = np.fmax((x_j - lower) * inverse, (x_j - upper) * inverse)
+        above = np.fmax((upper - x_i) * inverse, (lower - x_i) * inverse)
 
-    still = ~(np.isfinite(diff) & (diff != 0))
-    below[still] = np.inf
-    above[still] = np.inf
-    room0 = np.nanmin(below, axis=1, initial=np.inf)
-    room1 = np.maximum(np.nanmin(above, axis=1, initial=np.inf), 0.0)
+    room0, room1 = _row_minimum(below), np.maximum(_row_minimum(above), 0.0)
     return (np.maximum(room0, 0.0) if clamp else room0), room1
+
+
+def _row_minimum(values):
+    """Minimum of each row, ignoring NaN (``inf`` where all are)."""
+    least = np.full(len(values), np.inf)
+    for column in values.T:  # a few columns: faster than a reduction along short rows
+        np.fmin(least, column, out=least)
+
+    return least
 
 
 def _level_codes(column, min_rows):
@@ -207,6 +215,71 @@ class Classes:
         scales = np.sqrt(np.maximum(variances, 0.0))  # a baseline sum is a difference
         scales[self.missing] = np.nan
         return scales
+
+
+def row_keys(grid, multipliers):
+    """Hash each row of a float matrix: equal rows (``NaN`` equal to ``NaN``) hash alike.
+
+    Args:
+        grid (numpy.ndarray):
+            ``(n, p)`` float rows; overwritten.
+        multipliers (numpy.ndarray):
+            ``p`` odd ``uint64`` multipliers, one per column.
+
+    Returns:
+        numpy.ndarray:
+            ``n`` ``uint64`` keys.
+    """
+    grid += 0.0  # -0.0 and 0.0 hash alike
+    np.copyto(grid, np.nan, where=np.isnan(grid))  # one NaN bit pattern
+    bits = np.ascontiguousarray(grid).view(np.uint64)
+    keys = np.zeros(len(bits), dtype=np.uint64)
+    for column, multiplier in zip(bits.T, multipliers, strict=True):
+        keys += column * multiplier  # wraps around: arithmetic modulo 2**64
+
+    return keys
+
+
+class KeySet:
+    """A set of 64-bit row keys (hashes) that answers membership for many keys at once.
+
+    The keys are sorted; a bitmap over their top bits, with about eight bits per key, sends
+    most queried keys away in one lookup, and only the others are searched.
+
+    Args:
+        keys (numpy.ndarray):
+            ``uint64`` keys.
+    """
+
+    def __init__(self, keys):
+        self.keys = np.sort(np.asarray(keys, dtype=np.uint64))
+        bits = int(np.ceil(np.log2(len(self.keys) + 1))) + 3
+        self.shift = np.uint64(64 - bits)
+        self.seen = np.zeros(1 << bits, dtype=bool)
+        self.seen[self.keys >> self.shift] = True
+
+    def __len__(self):
+        return len(self.keys)
+
+    def contains(self, keys):
+        """Say which of the keys are in the set.
+
+        Args:
+            keys (numpy.ndarray):
+                ``uint64`` keys.
+
+        Returns:
+            numpy.ndarray:
+                A boolean per key.
+        """
+        found = self.seen[keys >> self.shift]
+        candidates = np.flatnonzero(found)
+        if len(candidates):
+            wanted = keys[candidates]
+            position = np.searchsorted(self.keys, wanted).clip(max=len(self.keys) - 1)
+            found[candidates] = self.keys[position] == wanted
+
+        return found
 
 
 class NoiseBlend:
@@ -408,8 +481,13 @@ class Mixer:
             classes = Classes(self.data, self.continuous, self._values)
             self._centres = classes.means()
             self._scales = classes.scales(self._centres)
+            with np.errstate(divide='ignore', invalid='ignore'):
+                self._standard = (self._values - self._centres) / self._scales
         else:
             self._centres = np.broadcast_to(np.nanmean(self._values, axis=0), self._values.shape)
+
+        multipliers = np.random.default_rng(0).integers(2**63, size=self._values.shape[1])
+        self._keys = row_keys(self._values.copy(), multipliers.astype(np.uint64) * 2 + 1)
 
         self.shrink = np.ones(self._values.shape[1])
         if noise is not None:
@@ -541,22 +619,21 @@ class Mixer:
         cont = self.continuous
         lower, upper = self.lower[cont], self.upper[cont]
         transport = self.transport if transport is None else transport
-        x_i, x_j = self._values[parent_i], self._values[parent_j]
+        x_i = self._values[parent_i]
         # Parents equal on every mixed column (a row alone in its group or condition, or equal
         # rows) would give a copy: the partner is then drawn from the whole table, and the
-        # first parent wins, so the row keeps its discrete values (and its condition).
-        forced = ((x_i == x_j) | (np.isnan(x_i) & np.isnan(x_j))).all(axis=1)
+        # first parent wins, so the row keeps its discrete values (and its condition). Equal
+        # rows have equal keys (a rare collision only gives a pair a new partner).
+        forced = self._keys[parent_i] == self._keys[parent_j]
         forced &= x_i.shape[1] > 0
         if forced.any():
             parent_j = parent_j.copy()
             parent_j[forced] = self.random_state.integers(0, len(self.data), forced.sum())
-            x_j = self._values[parent_j]
 
-        if transport:  # the partner moved into the first parent's class
-            with np.errstate(divide='ignore', invalid='ignore'):
-                ratio = self._scales[parent_i] / self._scales[parent_j]
-            residual = np.where(ratio > 0, ratio * (x_j - self._centres[parent_j]), 0.0)
-            x_j = self._centres[parent_i] + np.where(np.isnan(x_j), np.nan, residual)
+        if transport:  # the partner moved into the first parent's class: g_i + s_i z_j
+            x_j = self._centres[parent_i] + self._scales[parent_i] * self._standard[parent_j]
+        else:
+            x_j = self._values[parent_j]
 
         diff = x_i - x_j
         room0 = room1 = None

@@ -38,32 +38,20 @@ class Moments:
             Moments:
                 The summary of these rows.
         """
-        columns = [cls._column(values) for values in np.asarray(matrix, dtype=float).T]
-        fields = np.array(columns, dtype=float).reshape(len(columns), 7).T
-        count, mean, m2, low, at_low, high, at_high = fields
-        as_int = np.int64
-        return cls(
-            len(matrix),
-            count.astype(as_int),
-            mean,
-            m2,
-            low,
-            at_low.astype(as_int),
-            high,
-            at_high.astype(as_int),
-        )
+        matrix = np.asarray(matrix, dtype=float)
+        present = ~np.isnan(matrix)
+        count = np.count_nonzero(present, axis=0)
+        with np.errstate(invalid='ignore', divide='ignore'):
+            mean = np.where(count > 0, np.where(present, matrix, 0.0).sum(axis=0) / count, 0.0)
 
-    @staticmethod
-    def _column(values):
-        """Count, mean, sum of squares, minimum and its count, maximum and its count."""
-        present = values[~np.isnan(values)]
-        if not len(present):
-            return 0, 0.0, 0.0, np.inf, 0, -np.inf, 0
-
-        mean = present.mean()
-        low, high = present.min(), present.max()
-        m2 = np.square(present - mean).sum()
-        return len(present), mean, m2, low, (present == low).sum(), high, (present == high).sum()
+        deviation = np.where(present, matrix - mean, 0.0)
+        m2 = np.einsum('ij,ij->j', deviation, deviation)
+        # fmin and fmax skip NaN; an empty column has the extremes +-inf, held by no row.
+        low = np.fmin.reduce(matrix, axis=0, initial=np.inf)
+        high = np.fmax.reduce(matrix, axis=0, initial=-np.inf)
+        at_low = np.count_nonzero(matrix == low, axis=0)
+        at_high = np.count_nonzero(matrix == high, axis=0)
+        return cls(len(matrix), count, mean, m2, low, at_low, high, at_high)
 
     def merge(self, other):
         """Combine with the summary of other rows.

@@ -17,7 +17,7 @@ from sdv.single_table.base import (
 )
 
 from sdv_gwm import _compat, codec, persistence
-from sdv_gwm.engine import Mixer, NoiseBlend
+from sdv_gwm.engine import KeySet, Mixer, NoiseBlend, row_keys
 from sdv_gwm.moments import Moments
 from sdv_gwm.weights import get_weights
 
@@ -637,7 +637,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         self._model = Mixer(data, groups=groups, donors=donors, **mixing)
         self._model.blend = self._noise_blend()
         self._calibrate_noise()
-        self._training_keys = np.sort(self._row_keys(data.copy()))
+        self._training_keys = KeySet(self._row_keys(data.copy()))
 
     def _fit_statistics(self, columns, moments):
         """Fit everything but the training rows from per-column statistics.
@@ -837,13 +837,11 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
     def _is_copy(self, block, training_keys=None):
         """Flag mixed rows that equal a training row once rounded.
 
-        ``training_keys``: the sorted ``_row_keys`` of the training rows (default: all of
-        them; a partition of the distributed path passes its own).
+        ``training_keys``: the ``KeySet`` of the training rows' ``_row_keys`` (default: all
+        of them; a partition of the distributed path passes its own).
         """
         training_keys = self._training_keys if training_keys is None else training_keys
-        keys = self._row_keys(block.copy())
-        found = np.searchsorted(training_keys, keys).clip(max=len(training_keys) - 1)
-        return training_keys[found] == keys
+        return training_keys.contains(self._row_keys(block.copy()))
 
     def _row_keys(self, grid):
         """Hash each row as it will be written.
@@ -859,11 +857,8 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         np.divide(grid, divisor, out=grid)  # whole rows at once; x / 1 is exact
         np.rint(grid, out=grid, where=rounded)
         np.floor(grid, out=grid, where=truncated)
-        grid += 0.0  # -0.0 and 0.0 hash alike
-        grid[np.isnan(grid)] = np.nan  # one NaN bit pattern
         # Equal rows hash alike; a rare collision only costs a needless redraw.
-        bits = np.ascontiguousarray(grid).view(np.uint64)
-        return (bits * self._hash_multipliers).sum(axis=1, dtype=np.uint64)
+        return row_keys(grid, self._hash_multipliers)
 
     def _check_condition_values(self, conditions):
         """Reject a condition value that no synthetic row can have, naming column and value.

@@ -206,7 +206,11 @@ class EpBeta:
             numpy.ndarray:
                 ``size`` weights.
         """
-        return self.draw(size, random_state, room0, room1)[0]
+        laws = self._pair_laws(room0, room1)
+        if laws is None:
+            return self.dist.rvs(size=size, random_state=random_state)
+
+        return self._scaled(random_state.beta(*laws[:2]), laws)
 
     def draw(self, size, random_state, room0=None, room1=None):
         """Draw weights as ``sample`` does, and say which parent wins each.
@@ -243,7 +247,13 @@ class EpBeta:
         cut = scale < 1.0 + self.eps0 + self.eps1
         level = self.dist.cdf(0.5)
         wins[cut] = special.betainc(alpha[cut], beta[cut], draws[cut]) >= level
-        return np.clip(draws, EDGE, 1 - EDGE) * scale - eps0, wins
+        return self._scaled(draws, laws), wins
+
+    @staticmethod
+    def _scaled(draws, laws):
+        """Per-pair Beta draws on the scale of the weights, kept ``EDGE`` away from 0 and 1."""
+        _, _, eps0, scale = laws
+        return np.clip(draws, EDGE, 1 - EDGE) * scale - eps0
 
     def sample_given_winner(self, first_wins, random_state, room0=None, room1=None):
         """Draw weights from the law conditioned on which parent wins.
@@ -273,9 +283,8 @@ class EpBeta:
         if laws is None:
             return self.dist.ppf(quantile)
 
-        alpha, beta, eps0, scale = laws
-        draws = np.clip(special.betaincinv(alpha, beta, quantile), EDGE, 1 - EDGE)
-        return draws * scale - eps0
+        alpha, beta, _, _ = laws
+        return self._scaled(special.betaincinv(alpha, beta, quantile), laws)
 
     def _pair_laws(self, room0, room1):
         """Shapes, ``eps0`` and scale of the per-pair laws; ``None`` when rooms do not bind."""

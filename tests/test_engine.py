@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sdv_gwm.engine import Mixer
+from sdv_gwm.engine import KeySet, Mixer
 from sdv_gwm.weights import Beta, EpBeta, Uniform
 
 N_SYNTH = 200_000
@@ -349,3 +349,17 @@ def test_invalid_shapes_raise():
         Mixer(data, np.ones(2, bool), EpBeta.preserving())
     with pytest.raises(ValueError, match='groups'):
         Mixer(data, np.ones(3, bool), EpBeta.preserving(), groups=np.zeros(9))
+
+
+def test_key_set_membership():
+    rng = np.random.default_rng(0)
+    keys = rng.integers(0, 2**64, 5_000, dtype=np.uint64)
+    others = rng.integers(0, 2**64, 100_000, dtype=np.uint64)
+    # Keys sharing their top bits with a member reach the exact search and are told apart.
+    neighbours = keys[:500] ^ np.uint64(1)
+    queries = np.concatenate([others, keys, neighbours, keys[:1]])
+    expected = np.isin(queries, keys)
+    np.testing.assert_array_equal(KeySet(keys).contains(queries), expected)
+    assert expected[len(others) : len(others) + len(keys)].all()
+    assert not KeySet(keys).contains(neighbours).any()
+    assert not KeySet(np.array([], dtype=np.uint64)).contains(others).any()

@@ -217,8 +217,10 @@ def test_bounds_hold_without_clipping_and_variance_is_kept():
     i, j = engine.draw_pairs(N_SYNTH, engine.layout())
     out, lam, wins = engine.mix(i, j)
     assert wins.all()
-    ratio = engine._scales[i] / engine._scales[j]
-    moved = engine._centres[i] + ratio * (data[j, :2] - engine._centres[j])
+    classes = Classes(data, CONTINUOUS, data[:, :2])
+    centres = classes.means()
+    scales = classes.scales(centres)
+    moved = centres[i] + scales[i] / scales[j] * (data[j, :2] - centres[j])
     outside = (moved < lower[:2]) | (moved > upper[:2])
     assert outside.any()  # some transported partners leave the range ...
     unclipped = moved + lam[:, None] * (data[i, :2] - moved)

@@ -22,7 +22,7 @@ import pandas as pd
 from sdv.errors import InvalidDataError, SamplingError, SynthesizerInputError
 
 from sdv_gwm import _compat, codec
-from sdv_gwm.engine import Mixer
+from sdv_gwm.engine import KeySet, Mixer
 from sdv_gwm.moments import Moments
 
 #: Training rows per partition when the caller does not say.
@@ -327,7 +327,7 @@ def synthesize_partition(frame, model, num_rows, random_state, buckets=None):
     mixer.set_random_state(random_state)
     reject = None
     if synthesizer._redraws_copies:
-        training_keys = np.sort(synthesizer._row_keys(data.copy()))
+        training_keys = KeySet(synthesizer._row_keys(data.copy()))
         reject = functools.partial(synthesizer._is_copy, training_keys=training_keys)
 
     sampled = mixer.sample(num_rows, reject=reject)
