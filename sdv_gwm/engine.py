@@ -11,9 +11,9 @@ a large share of the rows hold (the zero of a zero-inflated column) is an *atom*
 inherited like a missing value, so its frequency is kept and it pins no pair to its bound.
 
 With ``transport`` the partner is first moved into the winner's class: ``g``, the least-squares
-fit of each mixed column on indicators of every inherited value (``Classes.means``), is
+fit of each mixed column on indicators of every inherited value (``ClassMeans``), is
 subtracted from the partner, its residual rescaled to the winner's class spread
-(``Classes.scales``) and the winner's ``g`` added, and the weight of the winner follows
+(``ClassMeans.scales``) and the winner's ``g`` added, and the weight of the winner follows
 a law with mean ``E[max(lam, 1 - lam)]`` (``winner_law``). Class-conditional means, the
 between-class variance and the covariance of the mixed columns are then exact in expectation.
 """
@@ -33,7 +33,7 @@ WEIGHT_KEPT_REDRAWS = 10
 ATOM_SHARE = 0.05
 
 #: Rows a level of an inherited column needs to get its own class-mean coefficient in
-#: ``Classes``; rarer levels share the baseline.
+#: ``ClassMeans``; rarer levels share the baseline.
 MIN_LEVEL_ROWS = 10
 
 #: ``NoiseBlend`` regresses on a discrete column only if each of its levels has, on average,
@@ -68,124 +68,181 @@ def _row_minimum(values):
     return least
 
 
-def _level_codes(column, min_rows):
-    """Code every row's level: 0 for the largest level and for levels of fewer than ``min_rows``.
+def _own_levels(column, min_rows):
+    """The levels of a column that get an indicator: all with ``min_rows`` rows but the largest.
 
     Returns:
-        tuple[numpy.ndarray, int]:
-            The codes, and how many there are.
+        numpy.ndarray:
+            Their values, sorted (``NaN``, a level of its own, last).
     """
     if column.dtype == bool:
-        levels, codes = np.array([False, True]), column.astype(np.intp)
-    else:
-        ordered = np.sort(column)  # missing values last, one level
-        new = (ordered[1:] != ordered[:-1]) & ~(np.isnan(ordered[1:]) & np.isnan(ordered[:-1]))
-        starts = np.flatnonzero(np.r_[True, new])
-        sizes = np.diff(starts, append=len(column))
-        if np.sort(sizes)[-2:][0] < min_rows:  # no level besides the largest has its own code
-            return np.zeros(len(column), dtype=np.intp), 1
+        counts = np.bincount(column.astype(np.intp), minlength=2)
+        own = (counts >= min_rows) & (np.arange(2) != np.argmax(counts))
+        return np.flatnonzero(own).astype(bool)
 
-        levels = ordered[starts]
-        codes = np.searchsorted(levels, column)
-
-    counts = np.bincount(codes, minlength=len(levels))
-    own = counts >= min_rows
-    own[np.argmax(counts)] = False
-    relabel = np.zeros(len(levels), dtype=np.intp)
-    relabel[own] = np.arange(1, own.sum() + 1)
-    return relabel[codes], int(own.sum()) + 1
+    ordered = np.sort(column)
+    new = (ordered[1:] != ordered[:-1]) & ~(np.isnan(ordered[1:]) & np.isnan(ordered[:-1]))
+    starts = np.flatnonzero(np.r_[True, new])
+    sizes = np.diff(starts, append=len(column))
+    own = sizes >= min_rows
+    own[np.argmax(sizes)] = False
+    return ordered[starts[own]]
 
 
-class Classes:
-    """The classes the inherited values of a row put it in, and each mixed column's fit on them.
+def _level_codes(column, levels):
+    """Position of each value among ``levels``; -1 for any other value (the baseline)."""
+    if column.dtype == bool:
+        lookup = np.full(2, -1)
+        lookup[levels.astype(np.intp)] = np.arange(len(levels))
+        return lookup[column.astype(np.intp)]
 
-    Each inherited column, and each mixed column's missing-or-atom indicator, splits the rows
-    into levels (missing values are a level; levels with fewer than ``min_rows`` rows join the
-    most frequent one, the baseline). The design is an intercept and one indicator per other
-    level, kept sparse: ``n`` rows times the number of splits nonzero entries, whatever the
-    number of levels, so its Gram matrix and its products cost one pass over the rows.
+    position = np.minimum(np.searchsorted(levels, column), len(levels) - 1)
+    found = levels[position]
+    hit = (found == column) | (np.isnan(found) & np.isnan(column))
+    return np.where(hit, position, -1)
+
+
+def _dense(matrix):
+    return matrix.toarray() if scipy.sparse.issparse(matrix) else np.asarray(matrix)
+
+
+def fit_columns(design, values, missing):
+    """Least-squares coefficients of every column of ``values`` on ``design``, where present.
+
+    Through the normal equations: an indicator design has few columns, so its Gram matrix is
+    small; its pseudo-inverse gives lstsq's minimum-norm solution where indicators are collinear
+    (two columns with the same levels, say). A column's missing cells leave its fit: their rows'
+    part of the Gram matrix is subtracted.
 
     Args:
-        data (numpy.ndarray):
-            The ``(n, p)`` training rows.
-        continuous (numpy.ndarray):
-            Boolean mask of the mixed columns.
+        design (numpy.ndarray or scipy.sparse.csr_matrix):
+            ``(n, m)`` regressors.
+        values (numpy.ndarray):
+            ``(n, q)`` targets.
+        missing (numpy.ndarray):
+            ``(n, q)`` cells left out of their column's fit.
+
+    Returns:
+        numpy.ndarray:
+            ``(m, q)`` coefficients (0 for a column missing everywhere).
+    """
+    transposed = design.T
+    gram = _dense(transposed @ design)
+    moments = _dense(transposed @ np.where(missing, 0.0, values))
+    coefficients = np.zeros_like(moments)
+    complete = ~missing.any(axis=0)
+    if complete.any():
+        coefficients[:, complete] = np.linalg.lstsq(gram, moments[:, complete], rcond=None)[0]
+
+    for column in np.flatnonzero(missing.any(axis=0) & ~missing.all(axis=0)):
+        absent = design[missing[:, column]]
+        kept = gram - _dense(absent.T @ absent)
+        coefficients[:, column] = np.linalg.lstsq(kept, moments[:, column], rcond=None)[0]
+
+    return coefficients
+
+
+class ClassMeans:
+    """Fit each mixed column on indicators of the inherited values of its row: ``g(d)``.
+
+    The regressors are an intercept, one indicator per level of every inherited column (missing
+    values are a level; the most frequent level and levels with fewer than ``min_rows`` rows
+    are the baseline) and, for every mixed column with missing values or atoms, an indicator of
+    them. Each mixed column is fitted by least squares on the rows where it is mixable, so its
+    residual has mean zero within every level of every inherited column. ``transport`` and the
+    ``privacy`` blend use this one fit. The design is sparse: ``n`` rows times the number of
+    inherited columns nonzero entries whatever the number of levels, so its Gram matrix and its
+    products cost a pass over the rows.
+
+    Args:
+        discrete (numpy.ndarray):
+            ``(n, k)`` inherited values of the training rows.
         values (numpy.ndarray):
             ``(n, q)`` mixable values of the mixed columns (``NaN``: missing or atom).
         min_rows (int):
             Rows a level needs to get its own coefficient and spread.
+
+    Attributes:
+        coefficients (numpy.ndarray):
+            ``(m, q)`` coefficients of the design's columns.
+        fitted (numpy.ndarray):
+            ``(n, q)`` fitted values of the training rows.
     """
 
-    def __init__(self, data, continuous, values, min_rows=MIN_LEVEL_ROWS):
+    def __init__(self, discrete, values, min_rows=MIN_LEVEL_ROWS):
         self.values = values
         self.missing = np.isnan(values)
-        splits = [data[:, column] for column in np.flatnonzero(~continuous)]
-        splits += [self.missing[:, column] for column in range(values.shape[1])]
-        num_rows = len(data)
-        self.splits = []  # (first design column, number of levels, codes) of each split
-        rows, columns = [np.arange(num_rows)], [np.zeros(num_rows, dtype=np.intp)]
+        self.splits = []  # (column of ``_columns``, its own levels, first design column)
         width = 1
-        for split in splits:
-            codes, count = _level_codes(split, min_rows)
-            if count == 1:  # one level: nothing beyond the intercept
-                continue
+        for index, column in enumerate(self._columns(discrete, self.missing)):
+            levels = _own_levels(column, min_rows)
+            if len(levels):
+                self.splits.append((index, levels, width))
+                width += len(levels)
 
-            self.splits.append((width, count, codes))
-            own = np.flatnonzero(codes)
+        self.width = width
+        self.codes = self._codes(discrete, self.missing)
+        self.training_design = self._design(self.codes)
+        self.coefficients = fit_columns(self.training_design, values, self.missing)
+        self.fitted = self.training_design @ self.coefficients
+
+    @staticmethod
+    def _columns(discrete, missing):
+        return list(np.asarray(discrete, dtype=float).T) + list(missing.T)
+
+    def _codes(self, discrete, missing):
+        columns = self._columns(discrete, missing)
+        return [_level_codes(columns[index], levels) for index, levels, _ in self.splits]
+
+    def _design(self, codes):
+        num_rows = len(self.values) if not codes else len(codes[0])
+        rows, columns = [np.arange(num_rows)], [np.zeros(num_rows, dtype=np.intp)]
+        for code, (_, _, start) in zip(codes, self.splits, strict=True):
+            own = np.flatnonzero(code >= 0)
             rows.append(own)
-            columns.append(width + codes[own] - 1)
-            width += count - 1
+            columns.append(start + code[own])
 
         rows, columns = np.concatenate(rows), np.concatenate(columns)
-        self.design = scipy.sparse.csr_matrix(
-            (np.ones(len(rows)), (rows, columns)), shape=(num_rows, width)
+        return scipy.sparse.csr_matrix(
+            (np.ones(len(rows)), (rows, columns)), shape=(num_rows, self.width)
         )
-        self.transposed = self.design.T.tocsr()
 
-    def means(self):
-        """Fit each mixed column on the design by least squares, on the rows it is mixable.
-
-        Its residual then has mean zero within every level of every split.
-
-        Returns:
-            numpy.ndarray:
-                ``(n, q)`` fitted values ``g(d)`` of every row.
-        """
-        design, transposed = self.design, self.transposed
-        gram = (transposed @ design).toarray()
-        moments = transposed @ np.where(self.missing, 0.0, self.values)
-        coefficients = np.empty_like(moments)
-        complete = ~self.missing.any(axis=0)
-        # The Gram matrix is small (indicators); its pseudo-inverse gives lstsq's minimum-norm
-        # solution where indicators are collinear (two columns with the same levels, say).
-        if complete.any():
-            coefficients[:, complete] = np.linalg.lstsq(gram, moments[:, complete], rcond=None)[0]
-
-        for column in np.flatnonzero(~complete):
-            absent = design[self.missing[:, column]]
-            kept = gram - (absent.T @ absent).toarray()
-            coefficients[:, column] = np.linalg.lstsq(kept, moments[:, column], rcond=None)[0]
-
-        return design @ coefficients
-
-    def scales(self, centres):
-        """Residual spread of each mixed column within the levels of one split.
-
-        For each mixed column the split whose levels explain most of the squared residual is
-        chosen, and every row gets the root mean squared residual of its level there. A level's
-        residuals sum to zero (``means``), so ``z = r / scale`` has mean zero, ``E[z^2] = 1``
-        and ``E[scale^2] = E[r^2]``.
+    def design(self, discrete, missing):
+        """The intercept and indicators of rows with these inherited values and missing cells.
 
         Args:
-            centres (numpy.ndarray):
-                The class means, from ``means``.
+            discrete (numpy.ndarray):
+                ``(n, k)`` inherited values.
+            missing (numpy.ndarray):
+                ``(n, q)`` whether each mixed cell is missing (or an atom).
+
+        Returns:
+            scipy.sparse.csr_matrix:
+                ``(n, m)`` design.
+        """
+        if not self.splits:
+            return scipy.sparse.csr_matrix(np.ones((len(missing), 1)))
+
+        return self._design(self._codes(discrete, missing))
+
+    def predict(self, discrete, missing):
+        """Return ``g(d)`` for rows with these inherited values and missing cells."""
+        return self.design(discrete, missing) @ self.coefficients
+
+    def scales(self):
+        """Residual spread of each mixed column within the levels of one inherited column.
+
+        For each mixed column the inherited column (or missing-or-atom indicator) whose levels
+        explain most of the squared residual is chosen, and every row gets the root mean squared
+        residual of its level there. A level's residuals sum to zero, so ``z = r / scale`` has
+        mean zero, ``E[z^2] = 1`` and ``E[scale^2] = E[r^2]``.
 
         Returns:
             numpy.ndarray:
                 ``(n, q)`` spreads (``NaN`` where the value is not mixable).
         """
-        squared = np.where(self.missing, 0.0, (self.values - centres) ** 2)
-        transposed = self.transposed
+        squared = np.where(self.missing, 0.0, (self.values - self.fitted) ** 2)
+        transposed = self.training_design.T.tocsr()
         sums = transposed @ squared  # intercept row: totals; then each level but the baselines
         counts = transposed @ (~self.missing).astype(float)
         with np.errstate(divide='ignore', invalid='ignore'):
@@ -194,11 +251,11 @@ class Classes:
             # split (the overall mean) and for each split.
             fits = [counts[0] * overall**2]
             means = []
-            for start, count, _ in self.splits:
-                levels = slice(start, start + count - 1)
+            for _, levels, start in self.splits:
+                own = slice(start, start + len(levels))
                 # The baseline level holds what the other levels of the split do not.
-                level_sums = np.vstack([sums[0] - sums[levels].sum(axis=0), sums[levels]])
-                level_counts = np.vstack([counts[0] - counts[levels].sum(axis=0), counts[levels]])
+                level_sums = np.vstack([sums[own], sums[0] - sums[own].sum(axis=0)])
+                level_counts = np.vstack([counts[own], counts[0] - counts[own].sum(axis=0)])
                 level_means = np.where(level_counts > 0, level_sums / level_counts, 0.0)
                 fits.append((level_counts * level_means**2).sum(axis=0))
                 means.append(level_means)
@@ -208,9 +265,8 @@ class Classes:
         for column in range(self.values.shape[1]):
             if best[column] == 0:
                 variances[:, column] = overall[column]
-            else:
-                _, _, codes = self.splits[best[column] - 1]
-                variances[:, column] = means[best[column] - 1][codes, column]
+            else:  # code -1, the baseline, is the last row of the level means
+                variances[:, column] = means[best[column] - 1][self.codes[best[column] - 1], column]
 
         scales = np.sqrt(np.maximum(variances, 0.0))  # a baseline sum is a difference
         scales[self.missing] = np.nan
@@ -478,9 +534,9 @@ class Mixer:
                 raise ValueError('`transport` needs a weight law that extrapolates.')
 
             self.winner_law = weights.winner_law()
-            classes = Classes(self.data, self.continuous, self._values)
-            self._centres = classes.means()
-            self._scales = classes.scales(self._centres)
+            classes = ClassMeans(self.data[:, ~self.continuous], self._values)
+            self._centres = classes.fitted
+            self._scales = classes.scales()
             with np.errstate(divide='ignore', invalid='ignore'):
                 self._standard = (self._values - self._centres) / self._scales
         else:

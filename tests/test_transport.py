@@ -1,11 +1,11 @@
 """Transport: the partner moved into the winner's class, against the closed forms.
 
 ``g(d)`` is the least-squares fit of the mixed columns on indicators of every inherited value
-(``Classes.means``) and ``r = x - g(d)``. With the winner ``w`` (always the first parent, a
+(``ClassMeans``) and ``r = x - g(d)``. With the winner ``w`` (always the first parent, a
 uniform row), its partner ``l != w`` uniform, and the winner's weight ``m`` from
 ``winner_law`` (mean ``h = E[max(lam, 1 - lam)]``, ``E[m (1 - m)] = E[u]``), a synthetic row is
 ``g(d_w) + m r_w + (1 - m) (s_w / s_l) r_l``, ``s`` the residual spread of the row's level of one
-discrete column (``Classes.scales``). With ``S_g`` and ``S_r`` the 1/n covariances of ``g`` and
+discrete column (``ClassMeans.scales``). With ``S_g`` and ``S_r`` the 1/n covariances of ``g`` and
 ``r`` (``S = S_g + S_r``, the residual being orthogonal to every indicator):
 
 - every discrete marginal and joint is exact (the discrete values are the winner's);
@@ -29,7 +29,7 @@ import pytest
 
 from sdv_gwm import GWMSynthesizer
 from sdv_gwm.datasets import load_dataset
-from sdv_gwm.engine import Classes, Mixer
+from sdv_gwm.engine import ClassMeans, Mixer
 from sdv_gwm.weights import Beta, EpBeta
 
 N_SYNTH = 200_000
@@ -61,7 +61,7 @@ def mean_check(values, expected):
 def test_residuals_are_orthogonal_to_every_level():
     data = interacting_table()
     values = data[:, :2]
-    residual = values - Classes(data, CONTINUOUS, values).means()
+    residual = values - ClassMeans(data[:, 2:], values).fitted
     np.testing.assert_allclose(residual.mean(axis=0), 0, atol=1e-9)
     for column in (2, 3):
         for level in np.unique(data[:, column]):
@@ -77,9 +77,9 @@ def test_residuals_are_orthogonal_to_every_level():
 def test_scaled_residuals_have_mean_zero_and_unit_variance():
     data = interacting_table()
     values = data[:, :2]
-    classes = Classes(data, CONTINUOUS, values)
-    centres = classes.means()
-    scales = classes.scales(centres)
+    classes = ClassMeans(data[:, 2:], values)
+    centres = classes.fitted
+    scales = classes.scales()
     residual = values - centres
     z = residual / scales
     np.testing.assert_allclose(z.mean(axis=0), 0, atol=1e-9)
@@ -96,7 +96,7 @@ def test_rare_levels_share_the_baseline():
     code = np.where(np.arange(n) < 5, 9.0, rng.integers(0, 2, n))  # level 9: 5 rows
     x = np.where(code == 9, 100.0, code) + rng.normal(0, 1, n)
     data = np.column_stack([x, code])
-    centres = Classes(data, np.array([True, False]), data[:, :1], min_rows=10).means()
+    centres = ClassMeans(data[:, 1:], data[:, :1], min_rows=10).fitted
     assert np.ptp(centres[code == 9]) == 0
     baseline = 0.0 if (code == 0).sum() >= (code == 1).sum() else 1.0  # the most frequent
     assert np.allclose(centres[code == 9], centres[code == baseline][0])
@@ -113,9 +113,9 @@ def test_missing_values_and_unique_codes():
     y[rng.random(n) < 0.4] = np.nan  # missing at random, not in the fit of y
     data = np.column_stack([x, y, code, noisy])
     values = data[:, :2]
-    classes = Classes(data, np.array([True, True, False, False]), values)
-    centres, scales = classes.means(), classes.scales(classes.means())
-    assert classes.design.shape[1] == 1 + 2 + 1  # intercept, 2 codes, y's missing indicator
+    classes = ClassMeans(data[:, 2:], values)
+    centres, scales = classes.fitted, classes.scales()
+    assert classes.width == 1 + 2 + 1  # intercept, 2 codes, y's missing indicator
     mixable = ~np.isnan(y)
     for rows in (np.isnan(code), code == 0, code == 1, mixable):
         np.testing.assert_allclose((x - centres[:, 0])[rows].mean(), 0, atol=1e-9)
@@ -129,6 +129,10 @@ def test_missing_values_and_unique_codes():
     np.testing.assert_allclose(
         np.mean(scales[mixable, 1] ** 2), np.mean((y - centres[:, 1])[mixable] ** 2)
     )
+    # New rows get the same fit; a value unseen in training gets the baseline's.
+    np.testing.assert_allclose(classes.predict(data[:, 2:], np.isnan(values)), centres)
+    unseen = classes.predict(np.array([[7.0, 0.5], [0.0, 0.5]]), np.zeros((2, 2), dtype=bool))
+    np.testing.assert_allclose(unseen[0], unseen[1])
 
 
 def test_class_means_eta_squared_and_covariance_are_exact():
@@ -217,9 +221,9 @@ def test_bounds_hold_without_clipping_and_variance_is_kept():
     i, j = engine.draw_pairs(N_SYNTH, engine.layout())
     out, lam, wins = engine.mix(i, j)
     assert wins.all()
-    classes = Classes(data, CONTINUOUS, data[:, :2])
-    centres = classes.means()
-    scales = classes.scales(centres)
+    classes = ClassMeans(data[:, 2:], data[:, :2])
+    centres = classes.fitted
+    scales = classes.scales()
     moved = centres[i] + scales[i] / scales[j] * (data[j, :2] - centres[j])
     outside = (moved < lower[:2]) | (moved > upper[:2])
     assert outside.any()  # some transported partners leave the range ...
