@@ -266,7 +266,8 @@ class ClassMeans:
             if best[column] == 0:
                 variances[:, column] = overall[column]
             else:  # code -1, the baseline, is the last row of the level means
-                variances[:, column] = means[best[column] - 1][self.codes[best[column] - 1], column]
+                split = best[column] - 1
+                variances[:, column] = means[split][self.codes[split], column]
 
         scales = np.sqrt(np.maximum(variances, 0.0))  # a baseline sum is a difference
         scales[self.missing] = np.nan
