@@ -157,7 +157,7 @@ def _pandas_parse(values, datetime_format):
     return wall_ns, utc_ns, unparsed
 
 
-def _datetime_rows(values, column_metadata, parsed_columns=None):
+def _datetime_rows(values, column_metadata, parsed_columns=None, present=None):
     """Positions deciding format, timezones, range and validity of a datetime column.
 
     Returns ``None`` where vector parsing cannot be trusted to find them (every distinct
@@ -168,7 +168,7 @@ def _datetime_rows(values, column_metadata, parsed_columns=None):
         return None
 
     fixed = FixedFormat.of(datetime_format)
-    parsed = fixed.parse(values) if fixed is not None else None
+    parsed = fixed.parse(values, present) if fixed is not None else None
     if parsed is not None:
         if parsed_columns is not None:
             parsed_columns[values.name] = (datetime_format, parsed)
@@ -207,10 +207,13 @@ def _range_rows(wall_ns, column_metadata):
     return list(np.flatnonzero(outside))
 
 
-def _column_rows(values, column_metadata, is_key, parsed_columns=None):
-    """Positions of the rows of one column that decide what SDV validates and learns."""
+def _column_rows(values, column_metadata, is_key, parsed_columns=None, isna=None):
+    """Positions of the rows of one column that decide what SDV validates and learns.
+
+    ``isna``: the column's missing values, if known.
+    """
     sdtype = column_metadata.get('sdtype')
-    isna = values.isna().to_numpy()
+    isna = values.isna().to_numpy() if isna is None else isna
     rows = list(_first_positions(~isna)) + list(_first_positions(isna))
     if is_key:
         rows += list(np.flatnonzero(values.duplicated(keep=False).to_numpy()))
@@ -222,7 +225,7 @@ def _column_rows(values, column_metadata, is_key, parsed_columns=None):
     elif sdtype == 'numerical':
         distinct = not numeric
     elif sdtype == 'datetime':
-        datetime_rows = _datetime_rows(values, column_metadata, parsed_columns)
+        datetime_rows = _datetime_rows(values, column_metadata, parsed_columns, ~isna)
         distinct = datetime_rows is None
         rows += datetime_rows or []
 
@@ -263,12 +266,19 @@ class Partial:
     counts: dict = field(default_factory=dict)
 
 
-def _reduce(frame, metadata, null_counts, num_rows, counts, parsed_columns=None):
+def _reduce(frame, metadata, null_counts, num_rows, counts, parsed_columns=None, missing=None):
     columns = _columns_metadata(metadata)
     keys = {metadata.primary_key, *metadata.alternate_keys} - {None}
+    missing = frame.isna() if missing is None else missing
     positions = set()
     for name in frame.columns:
-        rows = _column_rows(frame[name], columns.get(name, {}), name in keys, parsed_columns)
+        rows = _column_rows(
+            frame[name],
+            columns.get(name, {}),
+            name in keys,
+            parsed_columns,
+            missing[name].to_numpy(),
+        )
         positions.update(rows)
 
     rows = frame.iloc[np.sort(np.fromiter(positions, dtype=np.int64, count=len(positions)))]
@@ -297,8 +307,8 @@ def partial(chunk, metadata, parsed_columns=None):
         for name in chunk.columns
         if columns.get(name, {}).get('sdtype') in COUNTED_SDTYPES
     }
-    null_counts = chunk.isna().sum()
-    return _reduce(chunk, metadata, null_counts, len(chunk), counts, parsed_columns)
+    missing = chunk.isna()  # once: on a column of strings it is a pass in Python objects
+    return _reduce(chunk, metadata, missing.sum(), len(chunk), counts, parsed_columns, missing)
 
 
 def merge(partials, metadata):
@@ -559,12 +569,14 @@ class FixedFormat:
 
         return (digits @ (10 ** np.arange(width - 1, -1, -1, dtype=np.int32))).astype(np.int64)
 
-    def parse(self, values):
+    def parse(self, values, present=None):
         """Read datetime strings as ``pandas.to_datetime(values, format=...)`` does.
 
         Args:
             values (pandas.Series):
                 Strings and missing values.
+            present (numpy.ndarray or None):
+                Where ``values`` is not missing, if known.
 
         Returns:
             tuple or None:
@@ -573,7 +585,7 @@ class FixedFormat:
                 the format.
         """
         strings = values.to_numpy(dtype=object)
-        present = pd.notna(strings)
+        present = pd.notna(strings) if present is None else present
         wall, utc = np.full(len(strings), NAT), np.full(len(strings), NAT)
         if not present.any():
             return wall, utc if self.zone else None
@@ -612,7 +624,13 @@ class FixedFormat:
         if not self.zone:
             return None if (chars[:, self.width :] != 0).any() else (wall, None)
 
-        offsets = self._offsets(chars[:, self.width :])
+        rest = chars[:, self.width :]
+        if (rest == rest[0]).all():  # one written offset, read once
+            offsets = self._offsets(rest[:1])
+            offsets = None if offsets is None else np.broadcast_to(offsets, len(rest))
+        else:
+            offsets = self._offsets(rest)
+
         if offsets is None:
             return None
 
