@@ -135,8 +135,14 @@ def fit_columns(design, values, missing):
         coefficients[:, complete] = np.linalg.lstsq(gram, moments[:, complete], rcond=None)[0]
 
     for column in np.flatnonzero(missing.any(axis=0) & ~missing.all(axis=0)):
-        absent = design[missing[:, column]]
-        kept = gram - _dense(absent.T @ absent)
+        absent = missing[:, column]
+        if 2 * np.count_nonzero(absent) > len(absent):  # fewer rows present: sum those
+            present = design[~absent]
+            kept = _dense(present.T @ present)
+        else:
+            absent = design[absent]
+            kept = gram - _dense(absent.T @ absent)
+
         coefficients[:, column] = np.linalg.lstsq(kept, moments[:, column], rcond=None)[0]
 
     return coefficients
@@ -241,8 +247,10 @@ class ClassMeans:
             numpy.ndarray:
                 ``(n, q)`` spreads (``NaN`` where the value is not mixable).
         """
-        squared = np.where(self.missing, 0.0, (self.values - self.fitted) ** 2)
-        transposed = self.training_design.T.tocsr()
+        squared = self.values - self.fitted  # in place from here: 300,000 rows are large
+        np.square(squared, out=squared)
+        squared[self.missing] = 0.0
+        transposed = self.training_design.T
         sums = transposed @ squared  # intercept row: totals; then each level but the baselines
         counts = transposed @ (~self.missing).astype(float)
         with np.errstate(divide='ignore', invalid='ignore'):
@@ -269,8 +277,8 @@ class ClassMeans:
                 split = best[column] - 1
                 variances[:, column] = means[split][self.codes[split], column]
 
-        scales = np.sqrt(np.maximum(variances, 0.0))  # a baseline sum is a difference
-        scales[self.missing] = np.nan
+        scales = np.sqrt(np.maximum(variances, 0.0, out=variances), out=variances)
+        scales[self.missing] = np.nan  # (a baseline sum is a difference: clipped at 0 above)
         return scales
 
 
@@ -538,8 +546,9 @@ class Mixer:
             classes = ClassMeans(self.data[:, ~self.continuous], self._values)
             self._centres = classes.fitted
             self._scales = classes.scales()
+            self._standard = self._values - self._centres
             with np.errstate(divide='ignore', invalid='ignore'):
-                self._standard = (self._values - self._centres) / self._scales
+                self._standard /= self._scales
         else:
             self._centres = np.broadcast_to(np.nanmean(self._values, axis=0), self._values.shape)
 

@@ -1,5 +1,6 @@
 """``GWMSynthesizer``: the mixing engine as an SDV 2 single-table synthesizer."""
 
+import concurrent.futures
 import datetime
 import logging
 import os
@@ -635,10 +636,14 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
 
         mixing = self._fit_statistics(columns, Moments.of(data))
         donors = self._donors(mixing['continuous'])
-        self._model = Mixer(data, groups=groups, donors=donors, **mixing)
-        self._model.blend = self._noise_blend()
+        # The copy check's keys do not depend on the model: numpy builds both side by side.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            keys = pool.submit(lambda: KeySet(self._row_keys(data.copy())))
+            self._model = Mixer(data, groups=groups, donors=donors, **mixing)
+            self._model.blend = self._noise_blend()
+            self._training_keys = keys.result()
+
         self._calibrate_noise()
-        self._training_keys = KeySet(self._row_keys(data.copy()))
 
     def _fit_statistics(self, columns, moments):
         """Fit everything but the training rows from per-column statistics.
