@@ -32,18 +32,19 @@ from sdv_gwm.evaluation.study import MIN_DISTINCT_VALUES
 from sdv_gwm.synthesizer import GWMSynthesizer
 
 
-def training_rows(data, rows, seed):
-    """The training rows ``repeated_synthesis`` uses for this seed (holdout 0.2)."""
+def split(data, rows, seed):
+    """The training rows, holdout and generator ``repeated_synthesis`` has for this seed."""
     rng = np.random.default_rng(seed)
     test = data.sample(frac=0.2, random_state=rng)
     real = data.drop(index=test.index)
-    return real.sample(n=min(rows, len(real)), random_state=rng).reset_index(drop=True), rng
+    real = real.sample(n=min(rows, len(real)), random_state=rng).reset_index(drop=True)
+    return real, test, rng
 
 
 def column_table(name, args):
     data, metadata = load_dataset(name)
     ((table_name, table),) = metadata.to_dict()['tables'].items()
-    real, rng = training_rows(data, args.rows, args.seed)
+    real, _, rng = split(data, args.rows, args.seed)
     continuous = [
         column
         for column, meta in table['columns'].items()
