@@ -18,6 +18,8 @@ a law with mean ``E[max(lam, 1 - lam)]`` (``winner_law``). Class-conditional mea
 between-class variance and the covariance of the mixed columns are then exact in expectation.
 """
 
+import itertools
+
 import numpy as np
 import scipy.sparse
 
@@ -29,12 +31,25 @@ MAX_REDRAWS = 100
 #: With ``transport``, how many of those redraws keep the row's weight (see ``sample``).
 WEIGHT_KEPT_REDRAWS = 10
 
+#: Pairs ``Mixer`` draws (in whole rounds) to measure what the rooms take from the variance.
+PILOT_PAIRS = 100_000
+
 #: Share of the rows a bound value must hold to be treated as an atom.
 ATOM_SHARE = 0.05
 
 #: Rows a level of an inherited column needs to get its own class-mean coefficient in
 #: ``ClassMeans``; rarer levels share the baseline.
 MIN_LEVEL_ROWS = 10
+
+#: Rows a cell of two inherited values (a level of each) needs to get its own class-mean
+#: coefficient in ``ClassMeans``; rarer cells share the largest one.
+MIN_CELL_ROWS = 20
+
+#: Most pairs of inherited columns whose cells ``ClassMeans`` fits (see ``interacting_pairs``).
+MAX_INTERACTIONS = 8
+
+#: ``interacting_pairs`` screens at most this many rows.
+SCREEN_ROWS = 20_000
 
 #: ``NoiseBlend`` regresses on a discrete column only if each of its levels has, on average,
 #: this many rows (more levels would let the regression memorize rows).
@@ -148,14 +163,82 @@ def fit_columns(design, values, missing):
     return coefficients
 
 
+def _cells(first, second, count):
+    """Cell of each row given its level codes in two splits (the second has ``count`` levels)."""
+    return (first + 1) * count + (second + 1)
+
+
+def interacting_pairs(codes, residual, min_cell=MIN_CELL_ROWS, limit=MAX_INTERACTIONS):
+    """Pairs of splits whose cells hold an interaction that their levels leave in ``r``.
+
+    For two splits with ``K`` and ``L`` levels and one mixed column, the standardized residual
+    of the fit on the levels, summed over each cell ``c`` (``n_c`` mixable rows), gives
+    ``T = sum_c S_c**2 / n_c``. The residual is orthogonal to both splits' levels, so without
+    an interaction ``T`` is about chi-squared with ``f = C - K - L + 1`` degrees of freedom
+    (``C`` cells of at least ``min_cell`` rows counted). A pair is kept when ``T`` and ``f``,
+    summed over the mixed columns, give ``T > f + 4 sqrt(2 f)``; at most ``limit`` pairs, the
+    largest ``T / f`` first. Screening keeps the design small (its cost grows with the square
+    of its width) and no cell gets a coefficient the data do not ask for. Above
+    ``SCREEN_ROWS`` rows it runs on that many (a seeded subset), ``min_cell`` scaled down
+    alike, so that its cost does not grow with the table; there the residual is orthogonal to
+    the levels only up to sampling error, and ``f = C``.
+
+    Args:
+        codes (list[numpy.ndarray]):
+            Level codes of each split (-1 the baseline, then 0, 1, ... the levels that have
+            an indicator).
+        residual (numpy.ndarray):
+            ``(n, q)`` residuals of the fit on the levels (``NaN``: not mixable).
+        min_cell (int):
+            Rows a cell needs to count.
+        limit (int):
+            Most pairs kept.
+
+    Returns:
+        list[tuple[int, int]]:
+            The kept pairs, as indices into ``codes``.
+    """
+    rows, whole = slice(None), len(residual) <= SCREEN_ROWS
+    if not whole:  # a seeded subset: fitting stays deterministic
+        rows = np.sort(np.random.default_rng(0).choice(len(residual), SCREEN_ROWS, replace=False))
+        min_cell = max(min_cell * SCREEN_ROWS // len(residual), 1)
+
+    residual = residual[rows]
+    present = ~np.isnan(residual)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        standard = np.nan_to_num(residual / np.nanstd(residual, axis=0))
+
+    scores = []
+    sizes = [code.max(initial=-1) + 2 for code in codes]  # the baseline, code -1, too
+    for first, second in itertools.combinations(range(len(codes)), 2):
+        count_a, count_b = sizes[first], sizes[second]
+        cells = _cells(codes[first][rows], codes[second][rows], count_b)
+        statistic = freedom = 0.0
+        for column in range(residual.shape[1]):
+            counts = np.bincount(cells, present[:, column], minlength=count_a * count_b)
+            sums = np.bincount(cells, standard[:, column], minlength=count_a * count_b)
+            counted = counts >= min_cell
+            statistic += np.sum(sums[counted] ** 2 / counts[counted])
+            # On a subset the residual is orthogonal to the levels only up to sampling error.
+            freedom += max(counted.sum() - whole * (count_a + count_b - 1), 0)
+
+        if freedom > 0 and statistic > freedom + 4 * np.sqrt(2 * freedom):
+            scores.append((statistic / freedom, first, second))
+
+    return [(first, second) for _, first, second in sorted(scores, reverse=True)[:limit]]
+
+
 class ClassMeans:
     """Fit each mixed column on indicators of the inherited values of its row: ``g(d)``.
 
     The regressors are an intercept, one indicator per level of every inherited column (missing
     values are a level; the most frequent level and levels with fewer than ``min_rows`` rows
     are the baseline) and, for every mixed column with missing values or atoms, an indicator of
-    them. Each mixed column is fitted by least squares on the rows where it is mixable, so its
-    residual has mean zero within every level of every inherited column. ``transport`` and the
+    them. Pairs of these splits whose cells hold an interaction that the levels leave in the
+    residual (``interacting_pairs``) add one indicator per cell (a level of each) with at least
+    ``min_cell`` rows but the largest. Each mixed column is fitted by least squares on the rows
+    where it is mixable, so its residual has mean zero within every level of every inherited
+    column and within every cell with an indicator. ``transport`` and the
     ``privacy`` blend use this one fit. The design is sparse: ``n`` rows times the number of
     inherited columns nonzero entries whatever the number of levels, so its Gram matrix and its
     products cost a pass over the rows.
@@ -167,6 +250,9 @@ class ClassMeans:
             ``(n, q)`` mixable values of the mixed columns (``NaN``: missing or atom).
         min_rows (int):
             Rows a level needs to get its own coefficient and spread.
+        min_cell (int or None):
+            Rows a cell of two levels needs to get its own coefficient and spread; ``None``:
+            no cells, the fit is additive in the inherited columns.
 
     Attributes:
         coefficients (numpy.ndarray):
@@ -175,10 +261,12 @@ class ClassMeans:
             ``(n, q)`` fitted values of the training rows.
     """
 
-    def __init__(self, discrete, values, min_rows=MIN_LEVEL_ROWS):
+    def __init__(self, discrete, values, min_rows=MIN_LEVEL_ROWS, min_cell=MIN_CELL_ROWS):
         self.values = values
         self.missing = np.isnan(values)
-        self.splits = []  # (column of ``_columns``, its own levels, first design column)
+        # (column of ``_columns`` or the pair of splits of a cell, its own levels or cells,
+        # first design column)
+        self.splits = []
         width = 1
         for index, column in enumerate(self._columns(discrete, self.missing)):
             levels = _own_levels(column, min_rows)
@@ -187,9 +275,27 @@ class ClassMeans:
                 width += len(levels)
 
         self.width = width
+        self._fit(discrete)
+        if min_cell is None or len(self.splits) < 2:
+            return
+
+        residual = values - self.fitted
+        for first, second in interacting_pairs(self.codes, residual, min_cell):
+            count = len(self.splits[second][1]) + 1
+            cells = _cells(self.codes[first], self.codes[second], count)
+            sizes = np.bincount(cells)
+            own = (sizes >= min_cell) & (np.arange(len(sizes)) != np.argmax(sizes))
+            if own.any():
+                self.splits.append(((first, second), np.flatnonzero(own), self.width))
+                self.width += int(own.sum())
+
+        if self.width > width:
+            self._fit(discrete)
+
+    def _fit(self, discrete):
         self.codes = self._codes(discrete, self.missing)
         self.training_design = self._design(self.codes)
-        self.coefficients = fit_columns(self.training_design, values, self.missing)
+        self.coefficients = fit_columns(self.training_design, self.values, self.missing)
         self.fitted = self.training_design @ self.coefficients
 
     @staticmethod
@@ -198,7 +304,17 @@ class ClassMeans:
 
     def _codes(self, discrete, missing):
         columns = self._columns(discrete, missing)
-        return [_level_codes(columns[index], levels) for index, levels, _ in self.splits]
+        codes = []
+        for key, levels, _ in self.splits:
+            if isinstance(key, tuple):  # a cell of two splits listed before it
+                first, second = key
+                count = len(self.splits[second][1]) + 1
+                column = _cells(codes[first], codes[second], count).astype(float)
+                codes.append(_level_codes(column, levels.astype(float)))
+            else:
+                codes.append(_level_codes(columns[key], levels))
+
+        return codes
 
     def _design(self, codes):
         num_rows = len(self.values) if not codes else len(codes[0])
@@ -485,6 +601,12 @@ class Mixer:
         blend (NoiseBlend or None):
             Blend every mixed row with other rows' residuals (the privacy step, applied after
             mixing, once the discrete values are chosen). ``None`` (default): no blend.
+
+    Attributes:
+        spread (numpy.ndarray):
+            Per mixed column, the factor on the deviation of a mixed value from its class
+            centre that gives back what cut rooms take from the variance (``transport`` with
+            bounded columns; 1 otherwise).
     """
 
     def __init__(
@@ -562,7 +684,75 @@ class Mixer:
                 share = np.where(spread > 0, np.asarray(noise, float)[self.continuous] / spread, 0)
             self.shrink = np.sqrt(1 - np.minimum(share, 1))
 
+        self.spread = np.ones(len(self.shrink))
+        if self.transport and self.bounded.any():
+            self.spread = self._room_spread()
+
         self.set_random_state(None)
+
+    def _transported(self, parent_i, parent_j):
+        """The partners' mixed values moved into the first parents' classes."""
+        return self._centres[parent_i] + self._scales[parent_i] * self._standard[parent_j]
+
+    def _rooms(self, x_i, x_j, diff, clamp):
+        """Rooms of the pairs below 0 and above 1 (``None`` without bounded columns)."""
+        cont = self.continuous
+        bounded = self.bounded[cont]
+        if not bounded.any():
+            return None, None
+
+        lower, upper = self.lower[cont][bounded], self.upper[cont][bounded]
+        if bounded.all():
+            return _pair_room(x_i, x_j, diff, lower, upper, clamp)
+
+        return _pair_room(x_i[:, bounded], x_j[:, bounded], diff[:, bounded], lower, upper, clamp)
+
+    def _room_spread(self):
+        """Per-column factor on a row's deviation from its centre that gives back what rooms take.
+
+        A transported pair whose room cannot hold the winner law's mean and ``E[u]`` (a winner
+        on a bound, its partner moved past the other one) gets a law with less variance: the
+        mixed variance falls short of the closed form, by a share that grows generation after
+        generation as such rows pile up at the bounds. Over ``PILOT_PAIRS`` pairs drawn as
+        ``sample`` draws them (seeded: fitting stays deterministic), the variance of
+        ``g(d_w) + c (x~ - g(d_w))`` is computed from the first two moments of each pair's cut
+        law and of the uncut one, in closed form (no weights drawn), and ``c`` solves their
+        equality per column. ``mix`` leaves a value that ``c`` would move past a bound where it
+        was, so ``c`` gives back most of the loss where values crowd a bound, not all of it.
+
+        Returns:
+            numpy.ndarray:
+                One factor per mixed column (1 where the rooms take nothing).
+        """
+        self.set_random_state(0)
+        layout = self.layout()
+        rounds = max(PILOT_PAIRS // len(layout[0]), 1)
+        parent_i, parent_j = self.draw_pairs(rounds * len(layout[0]), layout)
+        x_i = self._values[parent_i]
+        x_j = self._transported(parent_i, parent_j)
+        diff = x_i - x_j
+        room0, room1 = self._rooms(x_i, x_j, diff, clamp=False)
+        first, second = (moment[:, None] for moment in self.winner_law.pair_moments(room0, room1))
+        # Rows with a missing or atom value on either side are not mixed in that column.
+        centre = np.where(np.isnan(diff), np.nan, self._centres[parent_i])
+        offset = x_j - centre  # the deviation from the centre is offset + lam * diff
+        centre = centre - np.nanmean(centre, axis=0)
+
+        def moments(first, second):
+            """Variance of the deviation and its covariance with the centre."""
+            deviation = offset + first * diff
+            square = offset**2 + 2 * first * offset * diff + second * diff**2
+            variance = np.nanmean(square, axis=0) - np.nanmean(deviation, axis=0) ** 2
+            return variance, np.nanmean(centre * deviation, axis=0)
+
+        law = self.winner_law
+        target, target_cross = moments(law.moment(1), law.moment(2))
+        cut, cut_cross = moments(first, second)
+        # var(g) + 2 c cov(g, y) + c^2 var(y) with the cut laws equal to it with the uncut law.
+        with np.errstate(invalid='ignore', divide='ignore'):
+            wanted = target + 2 * target_cross
+            factor = (np.sqrt(cut_cross**2 + cut * wanted) - cut_cross) / cut
+        return np.where(np.isfinite(factor) & (factor > 0), factor, 1.0)
 
     def set_random_state(self, random_state):
         """Seed the generator (an int, a ``numpy.random.Generator`` or ``None``)."""
@@ -697,25 +887,12 @@ class Mixer:
             parent_j[forced] = self.random_state.integers(0, len(self.data), forced.sum())
 
         if transport:  # the partner moved into the first parent's class: g_i + s_i z_j
-            x_j = self._centres[parent_i] + self._scales[parent_i] * self._standard[parent_j]
+            x_j = self._transported(parent_i, parent_j)
         else:
             x_j = self._values[parent_j]
 
         diff = x_i - x_j
-        room0 = room1 = None
-        bounded = self.bounded[cont]
-        clamp = not transport
-        if bounded.all():
-            room0, room1 = _pair_room(x_i, x_j, diff, lower, upper, clamp)
-        elif bounded.any():
-            room0, room1 = _pair_room(
-                x_i[:, bounded],
-                x_j[:, bounded],
-                diff[:, bounded],
-                lower[bounded],
-                upper[bounded],
-                clamp,
-            )
+        room0, room1 = self._rooms(x_i, x_j, diff, clamp=not transport)
 
         if transport:
             if lam is None:
@@ -738,10 +915,16 @@ class Mixer:
         if self.blend is not None:  # around the mean given the winner's discrete values
             mixed = self.blend.apply(mixed, out[:, ~cont], self.random_state, lower, upper)
 
-        shrunk = np.flatnonzero(self.shrink < 1)
-        if len(shrunk):  # rounding will add back the variance taken here
-            centre = self._centres[np.where(first_wins, parent_i, parent_j)[:, None], shrunk]
-            mixed[:, shrunk] = centre + self.shrink[shrunk] * (mixed[:, shrunk] - centre)
+        factor = self.shrink * self.spread
+        scaled = np.flatnonzero(factor != 1)
+        if len(scaled):  # rounding will add back the variance taken here; rooms took some
+            centre = self._centres[np.where(first_wins, parent_i, parent_j)[:, None], scaled]
+            moved = centre + factor[scaled] * (mixed[:, scaled] - centre)
+            # A value spread out past a bound stays where it was: clipped, it would pile up
+            # at the bound generation after generation.
+            inside = (moved >= lower[scaled]) & (moved <= upper[scaled])
+            keep = inside | (factor[scaled] < 1)
+            mixed[:, scaled] = np.where(keep, moved, mixed[:, scaled])
 
         mixed = np.clip(mixed, lower, upper)
         out[:, cont] = np.where(np.isnan(mixed), out[:, cont], mixed)

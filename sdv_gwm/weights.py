@@ -286,6 +286,25 @@ class EpBeta:
         alpha, beta, _, _ = laws
         return self._scaled(special.betaincinv(alpha, beta, quantile), laws)
 
+    def pair_moments(self, room0, room1):
+        """First two moments of the per-pair laws that ``sample`` draws from, in closed form.
+
+        Args:
+            room0 (numpy.ndarray):
+                Per-weight room below 0, as in ``sample`` (negative: the weight must stay
+                above ``-room0``).
+            room1 (numpy.ndarray):
+                Per-weight room above 1.
+
+        Returns:
+            tuple[numpy.ndarray, numpy.ndarray]:
+                ``E[lam]`` and ``E[lam**2]`` of each pair's law (the ``EDGE`` guard aside).
+        """
+        alpha, beta, eps0, scale = self._pair_laws(room0, room1)
+        first = alpha / (alpha + beta)
+        second = first * (alpha + 1) / (alpha + beta + 1)
+        return first * scale - eps0, second * scale**2 - 2 * eps0 * scale * first + eps0**2
+
     def _pair_laws(self, room0, room1):
         """Shapes, ``eps0`` and scale of the per-pair laws; ``None`` when rooms do not bind."""
         if room0 is None or (self.eps0 == 0 and self.eps1 == 0):

@@ -17,8 +17,10 @@ discrete column (``ClassMeans.scales``). With ``S_g`` and ``S_r`` the 1/n covari
   ``E[u] = 0`` (``z = r / s`` has mean 0 and ``E[z^2] = 1``, ``E[s^2] = E[r^2]``); a covariance
   too where the spreads do not differ between levels, and up to the partner's share
   ``E[(1 - m)^2]`` of its residual part otherwise;
-- what an additive ``g`` cannot hold, the interaction ``E[r | cell]`` of a cell of two discrete
-  columns, is kept with the factor ``h``: ``E[x~ | cell] = g(cell) + h E[r | cell]``.
+- ``g`` also has an indicator per cell of two discrete columns that interact (with
+  ``MIN_CELL_ROWS`` rows), so those cell means are exact too; what it cannot hold, the
+  interaction ``E[r | cell]`` of a cell of three discrete columns, is kept with the factor
+  ``h``: ``E[x~ | cell] = g(cell) + h E[r | cell]``.
 
 Tolerances are five standard errors of the averages over the synthetic rows.
 """
@@ -29,7 +31,7 @@ import pytest
 
 from sdv_gwm import GWMSynthesizer
 from sdv_gwm.datasets import load_dataset
-from sdv_gwm.engine import ClassMeans, Mixer
+from sdv_gwm.engine import MIN_CELL_ROWS, ClassMeans, Mixer, interacting_pairs
 from sdv_gwm.weights import Beta, EpBeta
 
 N_SYNTH = 200_000
@@ -58,7 +60,7 @@ def mean_check(values, expected):
     return abs(values.mean() - expected) <= tolerance
 
 
-def test_residuals_are_orthogonal_to_every_level():
+def test_residuals_are_orthogonal_to_every_level_and_cell():
     data = interacting_table()
     values = data[:, :2]
     residual = values - ClassMeans(data[:, 2:], values).fitted
@@ -69,9 +71,45 @@ def test_residuals_are_orthogonal_to_every_level():
                 residual[data[:, column] == level].mean(axis=0), 0, atol=1e-9
             )
 
-    # The interaction stays in the residual: the a-b cells have nonzero residual means.
-    cell = (data[:, 2] == 2) & (data[:, 3] == 1)
-    assert abs(residual[cell, 0].mean()) > 0.5
+    # Every a-b cell has at least MIN_CELL_ROWS rows: the interaction is in g, not in r.
+    cells = data[:, 2] * 2 + data[:, 3]
+    assert np.bincount(cells.astype(int)).min() >= MIN_CELL_ROWS
+    for cell in np.unique(cells):
+        np.testing.assert_allclose(residual[cells == cell].mean(axis=0), 0, atol=1e-9)
+
+    # Without cells the interaction stays in the residual.
+    additive = values - ClassMeans(data[:, 2:], values, min_cell=None).fitted
+    assert abs(additive[cells == 5, 0].mean()) > 0.5
+
+
+def test_rare_cells_share_the_largest_one():
+    data = interacting_table()
+    cells = (data[:, 2] * 2 + data[:, 3]).astype(int)
+    counts = np.bincount(cells)
+    rare = int(np.argmin(counts))
+    full = ClassMeans(data[:, 2:], data[:, :2])
+    fewer = ClassMeans(data[:, 2:], data[:, :2], min_cell=counts[rare] + 1)
+    assert fewer.width == full.width - 1  # only the rare cell lost its own
+    # The levels and the other cells of two columns span the missing cell: the fit is the same
+    # (the collinear design is solved by least squares, not inverted).
+    np.testing.assert_allclose(fewer.fitted, full.fitted, atol=1e-9)
+
+
+@pytest.mark.parametrize('seed', range(5))
+def test_interacting_pairs_finds_the_interaction_and_nothing_else(seed):
+    # Six discrete columns, additive effects on three mixed columns and one interaction: of
+    # the 15 pairs only that one is kept (each other pair passes its 4-sigma threshold about
+    # once in 10,000 tables).
+    rng = np.random.default_rng(seed)
+    n = 3000
+    codes = rng.integers(0, 4, (n, 6)).astype(float)
+    noise = rng.normal(0, 1, (n, 3))
+    values = codes[:, :3] + noise + 0.6 * (codes[:, 4] == codes[:, 5])[:, None]
+    levels = ClassMeans(codes, values, min_cell=None)
+    assert interacting_pairs(levels.codes, values - levels.fitted) == [(4, 5)]
+    additive = codes[:, :3] + noise
+    plain = ClassMeans(codes, additive, min_cell=None)
+    assert interacting_pairs(plain.codes, additive - plain.fitted) == []
 
 
 def test_scaled_residuals_have_mean_zero_and_unit_variance():
@@ -85,9 +123,12 @@ def test_scaled_residuals_have_mean_zero_and_unit_variance():
     np.testing.assert_allclose(z.mean(axis=0), 0, atol=1e-9)
     np.testing.assert_allclose((z**2).mean(axis=0), 1)
     np.testing.assert_allclose((scales**2).mean(axis=0), (residual**2).mean(axis=0))
-    # x has spread 1 + a: its scale follows the levels of a.
-    assert np.ptp(scales[data[:, 2] == 0, 0]) == 0
-    assert scales[data[:, 2] == 2, 0][0] > 2 * scales[data[:, 2] == 0, 0][0]
+    # x has spread 1 + a: its scale follows the a-b cells (the split that explains most of
+    # the squared residual), and with them the levels of a.
+    cells = data[:, 2] * 2 + data[:, 3]
+    for cell in np.unique(cells):
+        assert np.ptp(scales[cells == cell, 0]) == 0
+    assert scales[data[:, 2] == 2, 0].min() > 2 * scales[data[:, 2] == 0, 0].max()
 
 
 def test_rare_levels_share_the_baseline():
@@ -182,20 +223,40 @@ def test_class_means_eta_squared_and_covariance_are_exact():
     assert not mean_check(products, cov[2, 0])
 
 
-def test_interaction_kept_by_the_winner_factor():
+def test_cell_means_of_two_discrete_columns_are_exact():
+    # With a cell indicator, E[r | cell] = 0, so E[x~ | cell] = g(cell) = E[x | cell].
     data = interacting_table()
-    engine = mixer(data, seed=2)
+    synthetic = mixer(data, seed=2).sample(N_SYNTH)
+    for a in range(3):
+        for b in (0, 1):
+            for column in (0, 1):
+                cell = (data[:, 2] == a) & (data[:, 3] == b)
+                rows = synthetic[(synthetic[:, 2] == a) & (synthetic[:, 3] == b), column]
+                assert mean_check(rows, data[cell, column].mean()), (a, b, column)
+
+
+def test_three_way_interaction_kept_by_the_winner_factor():
+    # Pairwise cells cannot hold an a-b-c interaction: it stays in the residual and is kept
+    # with the factor h, E[x~ | cell] = g(cell) + h E[r | cell].
+    rng = np.random.default_rng(7)
+    n = 1600
+    a, b, c = (rng.random((3, n)) < 0.5).astype(float)
+    x = a + b + c + 6.0 * a * b * c + rng.normal(0, 1, n)
+    y = 0.5 * x + rng.gamma(2.0, 1.0, n)
+    data = np.column_stack([x, y, a, b, c])
+    engine = mixer(data, np.array([True, True, False, False, False]), seed=7)
     synthetic = engine.sample(N_SYNTH)
     centres = engine._centres[:, 0]
     residual = data[:, 0] - centres
     h = engine.winner_law.mean
-    for a in range(3):
-        for b in (0, 1):
-            cell = (data[:, 2] == a) & (data[:, 3] == b)
-            rows = synthetic[(synthetic[:, 2] == a) & (synthetic[:, 3] == b), 0]
-            expected = centres[cell][0] + h * residual[cell].mean()
-            # The partner's residual averages to -r_w / (n - 1): negligible next to the tolerance.
-            assert mean_check(rows, expected), (a, b)
+    codes = data[:, 2:] @ [4, 2, 1]
+    synthetic_codes = synthetic[:, 2:] @ [4, 2, 1]
+    assert abs(residual[codes == 7].mean()) > 0.5  # the interaction left in r
+    for code in range(8):
+        cell = codes == code
+        expected = centres[cell][0] + h * residual[cell].mean()
+        # The partner's residual averages to -r_w / (n - 1): negligible next to the tolerance.
+        assert mean_check(synthetic[synthetic_codes == code, 0], expected), code
 
 
 def test_sample_covariance_of_a_small_table():
@@ -319,3 +380,37 @@ def test_no_transport_keeps_the_old_inheritance(demo_table):
     classic = GWMSynthesizer(metadata, weights='beta')
     classic.fit(data)
     assert not classic._model.transport  # classic laws are mixed as the paper has them
+
+
+def test_spread_gives_back_what_the_rooms_take_without_piling_up_at_the_bounds():
+    # Six columns with most values next to a bound: many winners sit on a bound with a partner
+    # moved past the other one, where no cut law keeps E[u] = 0 and the variance falls short.
+    rng = np.random.default_rng(10)
+    n, q = 1000, 6
+    a = (rng.random(n) < 0.5).astype(float)
+    columns = [
+        np.where(a == 0, rng.beta(0.02, 0.02, n), 3 * rng.beta(0.02, 3, n)) for _ in range(q)
+    ]
+    data = np.column_stack([*columns, a])
+    continuous = np.arange(q + 1) < q
+    lower = np.where(continuous, data.min(axis=0), -np.inf)
+    upper = np.where(continuous, data.max(axis=0), np.inf)
+    engine = mixer(data, continuous, lower=lower, upper=upper, seed=10)
+    assert np.all(engine.spread > 1)
+    variance = data[:, :q].var(axis=0)
+    spread = engine.spread.copy()
+    ratios, at_bound = [], []
+    for factor in (spread, np.ones(q)):  # the same draws with and without the spread
+        engine.spread = factor
+        engine.set_random_state(10)
+        synthetic = engine.sample(N_SYNTH)[:, :q]
+        assert np.all((synthetic >= lower[:q]) & (synthetic <= upper[:q]))
+        ratios.append(((synthetic - data[:, :q].mean(axis=0)) ** 2).mean(axis=0) / variance)
+        at_bound.append(((synthetic == lower[:q]) | (synthetic == upper[:q])).mean())
+
+    # Without the spread every column falls short; the spread gives most of it back (values it
+    # would move past a bound stay where they were, so not all of it) ...
+    assert np.all(ratios[1] < 1) and np.all(ratios[0] > ratios[1])
+    assert np.mean(1 - ratios[0]) < 0.5 * np.mean(1 - ratios[1])
+    # ... and puts no value on a bound that the mixing did not put there.
+    assert at_bound[0] == at_bound[1]

@@ -13,6 +13,7 @@ import pytest
 from scipy import integrate, optimize
 
 from sdv_gwm.weights import (
+    EDGE,
     MIN_CONCENTRATION,
     Beta,
     EpBeta,
@@ -300,3 +301,19 @@ def test_with_variance_keeps_support_and_mean():
     assert wider.expected_u == pytest.approx(-0.01, abs=1e-12)
     with pytest.raises(ValueError, match='variance'):
         law.with_variance(10.0)  # more than any law on [-0.2, 1.3] can hold
+
+
+@pytest.mark.parametrize(
+    ('room0', 'room1'),
+    [(0.1, 0.05), (0.0, 0.3), (-0.3, 0.1), (0.0, 0.0), (-0.5, 0.0), (np.inf, 0.02)],
+)
+def test_pair_moments_match_the_draws(room0, room1):
+    # The closed-form first two moments of a cut law (feasible, floored or one-sided) against
+    # draws of that law; the EDGE guard moves a draw by at most 1e-3 of the support.
+    law = EpBeta.preserving(0.2, 0.2).winner_law()
+    rooms = np.full(N_DRAWS, room0), np.full(N_DRAWS, room1)
+    first, second = (moment[0] for moment in law.pair_moments(*rooms))
+    draws = law.sample(N_DRAWS, np.random.default_rng(9), *rooms)
+    slack = EDGE * (1 + law.eps0 + law.eps1)  # |lam| <= 1.4: lam**2 moves by <= 2.8 slack
+    assert abs(draws.mean() - first) < 5 * draws.std() / np.sqrt(N_DRAWS) + slack
+    assert abs(np.mean(draws**2) - second) < 5 * (draws**2).std() / np.sqrt(N_DRAWS) + 2.8 * slack
