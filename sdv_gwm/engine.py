@@ -275,7 +275,7 @@ class ClassMeans:
                 width += len(levels)
 
         self.width = width
-        self._fit(discrete)
+        self._fit(self._codes(discrete, self.missing))
         if min_cell is None or len(self.splits) < 2:
             return
 
@@ -286,14 +286,19 @@ class ClassMeans:
             sizes = np.bincount(cells)
             own = (sizes >= min_cell) & (np.arange(len(sizes)) != np.argmax(sizes))
             if own.any():
-                self.splits.append(((first, second), np.flatnonzero(own), self.width))
+                cells = np.flatnonzero(own).astype(float)
+                self.splits.append(((first, second), cells, self.width))
                 self.width += int(own.sum())
 
-        if self.width > width:
-            self._fit(discrete)
+        if self.width > width:  # the level codes stay; the cells' are added
+            codes = list(self.codes)
+            for key, cells, _ in self.splits[len(codes) :]:
+                codes.append(self._cell_codes(codes, key, cells))
 
-    def _fit(self, discrete):
-        self.codes = self._codes(discrete, self.missing)
+            self._fit(codes)
+
+    def _fit(self, codes):
+        self.codes = codes
         self.training_design = self._design(self.codes)
         self.coefficients = fit_columns(self.training_design, self.values, self.missing)
         self.fitted = self.training_design @ self.coefficients
@@ -307,14 +312,17 @@ class ClassMeans:
         codes = []
         for key, levels, _ in self.splits:
             if isinstance(key, tuple):  # a cell of two splits listed before it
-                first, second = key
-                count = len(self.splits[second][1]) + 1
-                column = _cells(codes[first], codes[second], count).astype(float)
-                codes.append(_level_codes(column, levels.astype(float)))
+                codes.append(self._cell_codes(codes, key, levels))
             else:
                 codes.append(_level_codes(columns[key], levels))
 
         return codes
+
+    def _cell_codes(self, codes, key, cells):
+        """Codes of the cells of the splits ``key`` given their level codes."""
+        first, second = key
+        count = len(self.splits[second][1]) + 1
+        return _level_codes(_cells(codes[first], codes[second], count).astype(float), cells)
 
     def _design(self, codes):
         num_rows = len(self.values) if not codes else len(codes[0])
