@@ -11,11 +11,14 @@ a large share of the rows hold (the zero of a zero-inflated column) is an *atom*
 inherited like a missing value, so its frequency is kept and it pins no pair to its bound.
 
 With ``transport`` the partner is first moved into the winner's class: ``g``, the least-squares
-fit of each mixed column on indicators of every inherited value (``ClassMeans``), is
-subtracted from the partner, its residual rescaled to the winner's class spread
-(``ClassMeans.scales``) and the winner's ``g`` added, and the weight of the winner follows
-a law with mean ``E[max(lam, 1 - lam)]`` (``winner_law``). Class-conditional means, the
-between-class variance and the covariance of the mixed columns are then exact in expectation.
+fit of each mixed column on indicators of every inherited value and of the cells of the pairs
+of inherited columns that interact (``ClassMeans``), is subtracted from the partner, its
+residual rescaled to the winner's class spread (``ClassMeans.scales``) and the winner's ``g``
+added, and the weight of the winner follows a law with mean ``E[max(lam, 1 - lam)]``
+(``winner_law``). Class-conditional means (of a level, and of a fitted cell of two levels),
+the between-class variance and the covariance of the mixed columns are then exact in
+expectation; a per-column ``spread`` of the deviations from the class centre gives back the
+variance that pairs with too little room to extrapolate lose.
 """
 
 import itertools
