@@ -278,6 +278,7 @@ class ClassMeans:
                 width += len(levels)
 
         self.width = width
+        self.levels = len(self.splits)  # the splits of single columns; cells come after
         self._fit(self._codes(discrete, self.missing))
         if min_cell is None or len(self.splits) < 2:
             return
@@ -368,7 +369,8 @@ class ClassMeans:
         For each mixed column the inherited column (or missing-or-atom indicator) whose levels
         explain most of the squared residual is chosen, and every row gets the root mean squared
         residual of its level there. A level's residuals sum to zero, so ``z = r / scale`` has
-        mean zero, ``E[z^2] = 1`` and ``E[scale^2] = E[r^2]``.
+        mean zero, ``E[z^2] = 1`` and ``E[scale^2] = E[r^2]``. Cells are not candidates: the
+        spread of a cell rests on as few as ``MIN_CELL_ROWS`` rows.
 
         Returns:
             numpy.ndarray:
@@ -386,7 +388,7 @@ class ClassMeans:
             # split (the overall mean) and for each split.
             fits = [counts[0] * overall**2]
             means = []
-            for _, levels, start in self.splits:
+            for _, levels, start in self.splits[: self.levels]:
                 own = slice(start, start + len(levels))
                 # The baseline level holds what the other levels of the split do not.
                 level_sums = np.vstack([sums[own], sums[0] - sums[own].sum(axis=0)])
