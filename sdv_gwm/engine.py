@@ -34,7 +34,7 @@ MAX_REDRAWS = 100
 #: With ``transport``, how many of those redraws keep the row's weight (see ``sample``).
 WEIGHT_KEPT_REDRAWS = 10
 
-#: Pairs ``Mixer`` draws (in whole rounds) to measure what the rooms take from the variance.
+#: Pairs ``Mixer`` draws to measure what rooms take from the variance (whole rounds, up to it).
 PILOT_PAIRS = 100_000
 
 #: Share of the rows a bound value must hold to be treated as an atom.
@@ -283,8 +283,15 @@ class ClassMeans:
         if min_cell is None or len(self.splits) < 2:
             return
 
+        # Cells of two inherited columns; a missing-or-atom flag's own level says enough.
+        inherited = [
+            position
+            for position, (index, _, _) in enumerate(self.splits)
+            if index < np.shape(discrete)[1]
+        ]
         residual = values - self.fitted
-        for first, second in interacting_pairs(self.codes, residual, min_cell):
+        screened = interacting_pairs([self.codes[p] for p in inherited], residual, min_cell)
+        for first, second in ((inherited[a], inherited[b]) for a, b in screened):
             count = len(self.splits[second][1]) + 1
             cells = _cells(self.codes[first], self.codes[second], count)
             sizes = np.bincount(cells)
@@ -739,8 +746,9 @@ class Mixer:
         """
         self.set_random_state(0)
         layout = self.layout()
+        # Whole rounds on a small table; on a large one, part of a round (a uniform subset).
         rounds = max(PILOT_PAIRS // len(layout[0]), 1)
-        parent_i, parent_j = self.draw_pairs(rounds * len(layout[0]), layout)
+        parent_i, parent_j = self.draw_pairs(min(rounds * len(layout[0]), PILOT_PAIRS), layout)
         x_i = self._values[parent_i]
         x_j = self._transported(parent_i, parent_j)
         diff = x_i - x_j
