@@ -15,6 +15,7 @@ Why pairs drawn inside randomly formed partitions keep the moments is derived in
 """
 
 import functools
+import pickle
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,9 @@ ROWS_PER_PARTITION = 500_000
 
 #: Columns that ``place`` adds to a training partition.
 BUCKET, PARTITION, ROW = '_gwm_bucket', '_gwm_partition', '_gwm_row'
+
+#: Column of the blocks of ``place_blocks``, and the input rows a block holds at most.
+BLOCK, BLOCK_ROWS = '_gwm_block', 100_000
 
 #: Column metadata that SDV detects from values; dropped when it was detected from a sample.
 SAMPLE_KEYS = ('range_is_nullable', 'range_values', 'range_min', 'range_max', 'decimal_places')
@@ -296,10 +300,7 @@ class Model:
 def synthesize_partition(frame, model, num_rows, random_state, buckets=None):
     """Turn the training rows of one partition into synthetic rows.
 
-    The rows are encoded, mixed by a ``Mixer`` whose pairs never leave a bucket, and decoded.
-    The law and the bounds are the whole table's, so a partition mixes as the in-memory
-    synthesizer mixes these rows; a row equal to one of the partition's training rows once
-    written is drawn again, as in memory.
+    Encodes the rows with the model's codec and mixes them with ``synthesize_encoded``.
 
     Args:
         frame (pandas.DataFrame):
@@ -320,8 +321,38 @@ def synthesize_partition(frame, model, num_rows, random_state, buckets=None):
     if num_rows == 0:
         return model.empty()
 
-    synthesizer = model.synthesizer
     data = model.codec.encode(plain_frame(frame))
+    return synthesize_encoded(data, model, num_rows, random_state, buckets)
+
+
+def synthesize_encoded(data, model, num_rows, random_state, buckets=None):
+    """Turn the encoded training rows of one partition into synthetic rows.
+
+    The rows are mixed by a ``Mixer`` whose pairs never leave a bucket, and decoded. The law
+    and the bounds are the whole table's, so a partition mixes as the in-memory synthesizer
+    mixes these rows; a row equal to one of the partition's training rows once written is
+    drawn again, as in memory.
+
+    Args:
+        data (numpy.ndarray):
+            Encoded training rows (``model.codec.encode``), in a reproducible order.
+        model (Model):
+            The fitted model.
+        num_rows (int):
+            Rows to generate.
+        random_state (numpy.random.Generator):
+            Randomness of the mixing.
+        buckets (numpy.ndarray or None):
+            Bucket of each row (``None``: one bucket).
+
+    Returns:
+        pandas.DataFrame:
+            ``num_rows`` synthetic rows in the table's columns and dtypes.
+    """
+    if num_rows == 0:
+        return model.empty()
+
+    synthesizer = model.synthesizer
     groups = None if buckets is None else pd.factorize(np.asarray(buckets))[0]
     mixer = Mixer(data, groups=groups, donors=synthesizer.discrete_donors, **model.mixing)
     mixer.set_random_state(random_state)
@@ -355,19 +386,128 @@ def synthesize_placed(frame, model, allocation, seed):
     if not len(frame):
         return model.empty()
 
+    # One sort by (partition, row id) and one copy of the training columns, for all partitions
+    order = np.lexsort((frame[ROW].to_numpy(), frame[PARTITION].to_numpy()))
+    partition = frame[PARTITION].to_numpy()[order]
+    buckets = frame[BUCKET].to_numpy()[order]
+    rows = frame[model.columns].take(order)
     parts = []
-    for partition, rows in frame.groupby(PARTITION, sort=True):
-        rows = rows.sort_values(ROW, kind='stable')
+    for first, last in _runs(partition):
+        index = int(partition[first])
         parts.append(
             synthesize_partition(
-                rows[model.columns],
+                rows.iloc[first:last],
                 model,
-                int(allocation[partition]),
-                generator(seed, _MIX, int(partition)),
-                rows[BUCKET].to_numpy(),
+                int(allocation[index]),
+                generator(seed, _MIX, index),
+                buckets[first:last],
             )
         )
 
+    return _concat(parts)
+
+
+def place_blocks(batches, model, plan, seed, index):
+    """Place and encode the training rows of one input partition, in blocks.
+
+    For an engine whose shuffle moves rows one by one outside Python (Spark): the rows of an
+    output partition leave as a few opaque blocks, each the row ids, buckets and encoded rows
+    of up to ``BLOCK_ROWS`` consecutive input rows, so the shuffle moves bytes, not rows.
+    ``synthesize_blocks`` mixes them. The rows are placed as by ``place`` and encoded as by
+    ``synthesize_partition``, one block of input rows at a time.
+
+    Args:
+        batches (iterable[pandas.DataFrame]):
+            The training rows of the input partition, in order, in batches.
+        model (Model):
+            The fitted model.
+        plan (Plan):
+            The plan of the sample.
+        seed (int):
+            The seed of the sample.
+        index (int):
+            The input partition's number.
+
+    Yields:
+        pandas.DataFrame:
+            Columns ``PARTITION`` (the output partition) and ``BLOCK`` (bytes).
+    """
+    start, pending = 0, []
+    for batch in batches:
+        if len(batch):
+            pending.append(place(batch, model.mix_within, plan, seed, index, start))
+            start += len(batch)
+
+        if pending and (sum(map(len, pending)) >= BLOCK_ROWS):
+            yield _blocks(pd.concat(pending, ignore_index=True), model)
+            pending = []
+
+    if pending:
+        yield _blocks(pd.concat(pending, ignore_index=True), model)
+
+
+def _blocks(placed, model):
+    data = model.codec.encode(plain_frame(placed))
+    order = np.argsort(placed[PARTITION].to_numpy(), kind='stable')
+    partition = placed[PARTITION].to_numpy()[order]
+    ids, buckets = placed[ROW].to_numpy()[order], placed[BUCKET].to_numpy()[order]
+    data = data[order]
+    runs = _runs(partition)
+    return pd.DataFrame(
+        {
+            PARTITION: [partition[first] for first, _ in runs],
+            BLOCK: [
+                pickle.dumps((ids[first:last], buckets[first:last], data[first:last]), protocol=5)
+                for first, last in runs
+            ],
+        }
+    )
+
+
+def synthesize_blocks(frame, model, allocation, seed):
+    """Turn the blocks of output partitions (``place_blocks``) into their synthetic rows.
+
+    Args:
+        frame (pandas.DataFrame):
+            Columns ``PARTITION`` and ``BLOCK``: all the blocks of one or more output
+            partitions, in any order.
+        model (Model):
+            The fitted model.
+        allocation (numpy.ndarray):
+            Rows to generate per output partition (``allocate``).
+        seed (int):
+            The seed of the sample.
+
+    Returns:
+        pandas.DataFrame:
+            The synthetic rows, output partitions in order; each partition's as
+            ``synthesize_placed`` gives them from the same rows.
+    """
+    parts = []
+    for index, blocks in frame.groupby(PARTITION, sort=True):
+        unpacked = zip(*map(pickle.loads, blocks[BLOCK]), strict=True)
+        ids, buckets, data = (np.concatenate(arrays) for arrays in unpacked)
+        order = np.argsort(ids, kind='stable')
+        parts.append(
+            synthesize_encoded(
+                data[order],
+                model,
+                int(allocation[index]),
+                generator(seed, _MIX, int(index)),
+                buckets[order],
+            )
+        )
+
+    return _concat(parts) if parts else model.empty()
+
+
+def _runs(values):
+    """``(first, last)`` of every run of equal values of a sorted array."""
+    edges = np.flatnonzero(np.diff(values)) + 1
+    return list(zip(np.r_[0, edges], np.r_[edges, len(values)], strict=True))
+
+
+def _concat(parts):
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 

@@ -1,9 +1,10 @@
 """GWM on Spark: a ``pyspark.sql.DataFrame`` in, a lazy ``pyspark.sql.DataFrame`` out.
 
-The partitions run as pandas UDFs: ``mapInPandas`` for the reductions of ``fit`` and the
-placement, ``groupBy(...).applyInPandas`` for the mixing of each output partition (the shuffle
-on the placement key and one pandas frame per partition). Runs in local mode, on a cluster and
-on Databricks. Install with ``pip install 'sdv-gwm[spark]'`` (Spark needs Java 17 or later).
+The partitions run as pandas UDFs: ``mapInPandas`` for the reductions of ``fit`` and for the
+placement, which encodes the training rows and packs those of each output partition into a few
+binary blocks; ``groupBy(...).applyInPandas`` for the mixing of each output partition (the
+shuffle moves the blocks, not rows). Runs in local mode, on a cluster and on Databricks.
+Install with ``pip install 'sdv-gwm[spark]'`` (Spark needs Java 17 or later).
 
 Example::
 
@@ -22,7 +23,13 @@ import pandas as pd
 from pyspark import TaskContext
 from pyspark.sql import types
 
-from sdv_gwm.scale.core import BUCKET, PARTITION, ROW, DistributedGWM, place, synthesize_placed
+from sdv_gwm.scale.core import (
+    BLOCK,
+    PARTITION,
+    DistributedGWM,
+    place_blocks,
+    synthesize_blocks,
+)
 
 
 class SparkGWM(DistributedGWM):
@@ -57,13 +64,17 @@ class SparkGWM(DistributedGWM):
 
     def _synthesize(self, plan, allocation, seed):
         model = self.model
-        added = [types.StructField(name, types.LongType()) for name in (BUCKET, PARTITION, ROW)]
-        placed = self.data.mapInPandas(
-            functools.partial(_place_partition, columns=model.mix_within, plan=plan, seed=seed),
-            types.StructType(self.data.schema.fields + added),
+        blocks = self.data.mapInPandas(
+            functools.partial(_place_partition, model=model, plan=plan, seed=seed),
+            types.StructType(
+                [
+                    types.StructField(PARTITION, types.LongType()),
+                    types.StructField(BLOCK, types.BinaryType()),
+                ]
+            ),
         )
-        return placed.groupBy(PARTITION).applyInPandas(
-            functools.partial(synthesize_placed, model=model, allocation=allocation, seed=seed),
+        return blocks.groupBy(PARTITION).applyInPandas(
+            functools.partial(synthesize_blocks, model=model, allocation=allocation, seed=seed),
             spark_schema(model.empty()),
         )
 
@@ -82,11 +93,8 @@ def _reduce_partition(batches, function, merge, indexed):
         yield pd.DataFrame({'index': [index], 'payload': [pickle.dumps(result)]})
 
 
-def _place_partition(batches, columns, plan, seed):
-    index, start = TaskContext.get().partitionId(), 0
-    for batch in batches:
-        yield place(batch, columns, plan, seed, index, start)
-        start += len(batch)
+def _place_partition(batches, model, plan, seed):
+    yield from place_blocks(batches, model, plan, seed, TaskContext.get().partitionId())
 
 
 def spark_schema(frame):
