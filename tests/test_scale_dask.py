@@ -156,3 +156,41 @@ def test_runs_unchanged_on_dask_distributed(table, distributed):
     )
     with cluster, distributed_module.Client(cluster):  # its default shuffle is p2p
         pd.testing.assert_frame_equal(distributed.sample(4000, seed=2).compute(), local)
+
+
+def test_blocks_give_the_rows_of_the_placed_rows(table, distributed, monkeypatch):
+    """Spark's path (encoded blocks through the shuffle) mixes as the row path does.
+
+    Two input partitions delivered in batches of 1,000 rows, blocks of at most 2,500 input
+    rows: an output partition gets several blocks from each input partition, in any order.
+    (``year``, one value, is encoded with uniform draws, which differ between the two paths
+    and decode to the same value.)
+    """
+    from sdv_gwm.scale import core
+
+    data, _ = table
+    model = distributed.model
+    monkeypatch.setattr(core, 'BLOCK_ROWS', 2500)
+    plan = core.Plan.of(model.groups, 3300)
+    halves = [data[:13000], data[13000:]]
+    placed = pd.concat([core.place(half, [], plan, 7, index) for index, half in enumerate(halves)])
+    allocation = core.allocate(20_000, np.bincount(placed[core.PARTITION]), 7)
+    blocks = pd.concat(
+        [
+            frame
+            for index, half in enumerate(halves)
+            for frame in core.place_blocks(
+                [half[start : start + 1000] for start in range(0, len(half), 1000)],
+                model,
+                plan,
+                7,
+                index,
+            )
+        ]
+    )
+    assert blocks[core.PARTITION].value_counts().min() >= 4
+    shuffled = blocks.sample(frac=1, random_state=0)
+    expected = core.synthesize_placed(placed.sample(frac=1, random_state=1), model, allocation, 7)
+    result = core.synthesize_blocks(shuffled, model, allocation, 7)
+    assert len(result) == 20_000
+    pd.testing.assert_frame_equal(result, expected)
