@@ -80,8 +80,12 @@ def test_sample_is_reproducible_and_keeps_the_moments(table, fitted):
     assert ((frequencies.reindex(expected.index) - expected).abs() <= 4.5 * error).all()
 
 
-def test_parquet_out(fitted, tmp_path):
-    fitted.sample(3000, seed=1).write.parquet(str(tmp_path / 'synthetic'))
+def test_parquet_out_one_spark_partition_per_output_partition(fitted, tmp_path):
+    sample = fitted.sample(3000, seed=1)
+    assert sample.rdd.getNumPartitions() == 4  # 8,000 rows in partitions of 2,000
+    sizes = sample.rdd.glom().map(len).collect()
+    assert len(sizes) == 4 and min(sizes) > 0  # no task mixes two partitions, none idles
+    sample.write.parquet(str(tmp_path / 'synthetic'))
     written = pd.read_parquet(tmp_path / 'synthetic')
     assert len(written) == 3000
     assert written['wind_gust'].isna().any() and written['wind_gust'].notna().any()

@@ -2,9 +2,10 @@
 
 The partitions run as pandas UDFs: ``mapInPandas`` for the reductions of ``fit`` and for the
 placement, which encodes the training rows and packs those of each output partition into a few
-binary blocks; ``groupBy(...).applyInPandas`` for the mixing of each output partition (the
-shuffle moves the blocks, not rows). Runs in local mode, on a cluster and on Databricks.
-Install with ``pip install 'sdv-gwm[spark]'`` (Spark needs Java 17 or later).
+binary blocks; a shuffle of the blocks that sends output partition ``p`` to Spark partition
+``p``; ``mapInPandas`` again for the mixing of each output partition. Runs in local mode,
+on a cluster and on Databricks. Install with ``pip install 'sdv-gwm[spark]'`` (Spark needs
+Java 17 or later).
 
 Example::
 
@@ -64,19 +65,33 @@ class SparkGWM(DistributedGWM):
 
     def _synthesize(self, plan, allocation, seed):
         model = self.model
-        blocks = self.data.mapInPandas(
-            functools.partial(_place_partition, model=model, plan=plan, seed=seed),
-            types.StructType(
-                [
-                    types.StructField(PARTITION, types.LongType()),
-                    types.StructField(BLOCK, types.BinaryType()),
-                ]
-            ),
+        schema = types.StructType(
+            [
+                types.StructField(PARTITION, types.LongType()),
+                types.StructField(BLOCK, types.BinaryType()),
+            ]
         )
-        return blocks.groupBy(PARTITION).applyInPandas(
-            functools.partial(synthesize_blocks, model=model, allocation=allocation, seed=seed),
+        blocks = self.data.mapInPandas(
+            functools.partial(_place_partition, model=model, plan=plan, seed=seed), schema
+        )
+        # Output partition p goes to Spark partition p: a hash of the key (groupBy) would put
+        # several in one task and leave workers idle. The blocks are few rows: the RDD
+        # shuffle moves them cheaply.
+        shuffled = blocks.rdd.map(tuple).partitionBy(plan.num_partitions, _identity)
+        return self.data.sparkSession.createDataFrame(shuffled, schema).mapInPandas(
+            functools.partial(_mix_partition, model=model, allocation=allocation, seed=seed),
             spark_schema(model.empty()),
         )
+
+
+def _identity(key):
+    return key
+
+
+def _mix_partition(batches, model, allocation, seed):
+    frames = [batch for batch in batches if len(batch)]
+    if frames:
+        yield synthesize_blocks(pd.concat(frames, ignore_index=True), model, allocation, seed)
 
 
 def _reduce_partition(batches, function, merge, indexed):
