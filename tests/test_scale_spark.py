@@ -15,7 +15,7 @@ if not (shutil.which('java') or os.environ.get('JAVA_HOME')):
 
 from pyspark.sql import SparkSession  # noqa: E402
 
-from sdv_gwm.scale.spark import SparkGWM  # noqa: E402
+from sdv_gwm.scale.spark import SparkGWM, slot_keys, spark_hash  # noqa: E402
 
 ROWS = 20_000
 
@@ -89,3 +89,17 @@ def test_parquet_out_one_spark_partition_per_output_partition(fitted, tmp_path):
     written = pd.read_parquet(tmp_path / 'synthetic')
     assert len(written) == 3000
     assert written['wind_gust'].isna().any() and written['wind_gust'].notna().any()
+
+
+def test_spark_hash_is_sparks_and_slot_keys_fill_every_partition(spark):
+    from pyspark.sql import functions
+
+    values = np.r_[np.arange(-50, 50), [2**31, -(2**40), 2**62]]
+    frame = spark.createDataFrame(pd.DataFrame({'v': values}))
+    hashed = [row[0] for row in frame.select(functions.hash('v')).collect()]
+    np.testing.assert_array_equal(spark_hash(values), hashed)
+    keys = slot_keys(7)
+    placed = spark.createDataFrame(pd.DataFrame({'k': keys})).repartition(7, 'k')
+    assert placed.rdd.glom().map(lambda rows: [row[0] for row in rows]).collect() == [
+        [key] for key in keys
+    ]

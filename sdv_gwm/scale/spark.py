@@ -2,8 +2,8 @@
 
 The partitions run as pandas UDFs: ``mapInPandas`` for the reductions of ``fit`` and for the
 placement, which encodes the training rows and packs those of each output partition into a few
-binary blocks; a shuffle of the blocks that sends output partition ``p`` to Spark partition
-``p``; ``mapInPandas`` again for the mixing of each output partition. Runs in local mode,
+binary blocks; ``repartition`` of the blocks, which sends output partition ``p`` to Spark
+partition ``p``; ``mapInPandas`` again for the mixing of each output partition. Runs in local mode,
 on a cluster and on Databricks. Install with ``pip install 'sdv-gwm[spark]'`` (Spark needs
 Java 17 or later).
 
@@ -31,6 +31,9 @@ from sdv_gwm.scale.core import (
     place_blocks,
     synthesize_blocks,
 )
+
+#: Column of the key on which the blocks are shuffled (see ``slot_keys``).
+SLOT = '_gwm_slot'
 
 
 class SparkGWM(DistributedGWM):
@@ -69,23 +72,18 @@ class SparkGWM(DistributedGWM):
             [
                 types.StructField(PARTITION, types.LongType()),
                 types.StructField(BLOCK, types.BinaryType()),
+                types.StructField(SLOT, types.LongType()),
             ]
         )
+        slots = slot_keys(plan.num_partitions)
         blocks = self.data.mapInPandas(
-            functools.partial(_place_partition, model=model, plan=plan, seed=seed), schema
+            functools.partial(_place_partition, model=model, plan=plan, seed=seed, slots=slots),
+            schema,
         )
-        # Output partition p goes to Spark partition p: a hash of the key (groupBy) would put
-        # several in one task and leave workers idle. The blocks are few rows: the RDD
-        # shuffle moves them cheaply.
-        shuffled = blocks.rdd.map(tuple).partitionBy(plan.num_partitions, _identity)
-        return self.data.sparkSession.createDataFrame(shuffled, schema).mapInPandas(
+        return blocks.repartition(plan.num_partitions, SLOT).mapInPandas(
             functools.partial(_mix_partition, model=model, allocation=allocation, seed=seed),
             spark_schema(model.empty()),
         )
-
-
-def _identity(key):
-    return key
 
 
 def _mix_partition(batches, model, allocation, seed):
@@ -108,8 +106,68 @@ def _reduce_partition(batches, function, merge, indexed):
         yield pd.DataFrame({'index': [index], 'payload': [pickle.dumps(result)]})
 
 
-def _place_partition(batches, model, plan, seed):
-    yield from place_blocks(batches, model, plan, seed, TaskContext.get().partitionId())
+def _place_partition(batches, model, plan, seed, slots):
+    for frame in place_blocks(batches, model, plan, seed, TaskContext.get().partitionId()):
+        yield frame.assign(**{SLOT: slots[frame[PARTITION].to_numpy()]})
+
+
+def slot_keys(num_partitions):
+    """Return a key per output partition that ``repartition`` sends to the same partition.
+
+    Spark places a row of ``repartition(n, key)`` in partition ``pmod(hash(key), n)``, with
+    ``hash`` its Murmur3 hash of a long (seed 42); the keys are the first non-negative longs
+    that fill every partition. A ``groupBy`` on the output partition would hash it instead
+    and put several output partitions in one task while other workers idle.
+
+    Args:
+        num_partitions (int):
+            The number of output partitions.
+
+    Returns:
+        numpy.ndarray:
+            ``int64`` keys, one per output partition, in order.
+    """
+    keys = np.full(num_partitions, -1, dtype=np.int64)
+    first = 0
+    while (keys < 0).any():
+        candidates = np.arange(first, first + 16 * num_partitions + 64, dtype=np.int64)
+        slots = np.mod(spark_hash(candidates), num_partitions)
+        unique, position = np.unique(slots, return_index=True)
+        missing = keys[unique] < 0
+        keys[unique[missing]] = candidates[position[missing]]
+        first += len(candidates)
+
+    return keys
+
+
+def spark_hash(values):
+    """Return Spark SQL's ``hash`` of ``long`` values (``Murmur3_x86_32.hashLong``, seed 42).
+
+    Args:
+        values (numpy.ndarray):
+            Integers.
+
+    Returns:
+        numpy.ndarray:
+            The signed 32-bit hashes, as ``int64``.
+    """
+    mask = np.uint64(0xFFFFFFFF)
+
+    def rotate(word, bits):
+        return ((word << np.uint64(bits)) | (word >> np.uint64(32 - bits))) & mask
+
+    def mix(state, word):
+        word = rotate(word * np.uint64(0xCC9E2D51) & mask, 15) * np.uint64(0x1B873593) & mask
+        return (rotate(state ^ word, 13) * np.uint64(5) + np.uint64(0xE6546B64)) & mask
+
+    values = np.asarray(values).astype(np.int64).view(np.uint64)
+    state = mix(mix(np.full(len(values), 42, dtype=np.uint64), values & mask), values >> 32)
+    state ^= np.uint64(8)
+    for multiplier, shift in ((0x85EBCA6B, 16), (0xC2B2AE35, 13)):
+        state ^= state >> np.uint64(shift)
+        state = state * np.uint64(multiplier) & mask
+    state ^= state >> np.uint64(16)
+    return state.astype(np.uint32).view(np.int32).astype(np.int64)
 
 
 def spark_schema(frame):
