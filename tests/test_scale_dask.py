@@ -191,6 +191,6 @@ def test_blocks_give_the_rows_of_the_placed_rows(table, distributed, monkeypatch
     assert blocks[core.PARTITION].value_counts().min() >= 4
     shuffled = blocks.sample(frac=1, random_state=0)
     expected = core.synthesize_placed(placed.sample(frac=1, random_state=1), model, allocation, 7)
-    result = core.synthesize_blocks(shuffled, model, allocation, 7)
+    result = core.synthesize_placed(shuffled, model, allocation, 7)
     assert len(result) == 20_000
     pd.testing.assert_frame_equal(result, expected)

@@ -297,14 +297,18 @@ class Model:
         return self.meta.iloc[:0]
 
 
-def synthesize_partition(frame, model, num_rows, random_state, buckets=None):
+def synthesize_partition(rows, model, num_rows, random_state, buckets=None):
     """Turn the training rows of one partition into synthetic rows.
 
-    Encodes the rows with the model's codec and mixes them with ``synthesize_encoded``.
+    The rows are encoded (unless they are already), mixed by a ``Mixer`` whose pairs never
+    leave a bucket, and decoded. The law and the bounds are the whole table's, so a partition
+    mixes as the in-memory synthesizer mixes these rows; a row equal to one of the
+    partition's training rows once written is drawn again, as in memory.
 
     Args:
-        frame (pandas.DataFrame):
-            Training rows, in a reproducible order.
+        rows (pandas.DataFrame or numpy.ndarray):
+            Training rows, in a reproducible order: a frame of the table's columns, or their
+            encoding (``model.codec.encode``).
         model (Model):
             The fitted model.
         num_rows (int):
@@ -321,36 +325,9 @@ def synthesize_partition(frame, model, num_rows, random_state, buckets=None):
     if num_rows == 0:
         return model.empty()
 
-    data = model.codec.encode(plain_frame(frame))
-    return synthesize_encoded(data, model, num_rows, random_state, buckets)
-
-
-def synthesize_encoded(data, model, num_rows, random_state, buckets=None):
-    """Turn the encoded training rows of one partition into synthetic rows.
-
-    The rows are mixed by a ``Mixer`` whose pairs never leave a bucket, and decoded. The law
-    and the bounds are the whole table's, so a partition mixes as the in-memory synthesizer
-    mixes these rows; a row equal to one of the partition's training rows once written is
-    drawn again, as in memory.
-
-    Args:
-        data (numpy.ndarray):
-            Encoded training rows (``model.codec.encode``), in a reproducible order.
-        model (Model):
-            The fitted model.
-        num_rows (int):
-            Rows to generate.
-        random_state (numpy.random.Generator):
-            Randomness of the mixing.
-        buckets (numpy.ndarray or None):
-            Bucket of each row (``None``: one bucket).
-
-    Returns:
-        pandas.DataFrame:
-            ``num_rows`` synthetic rows in the table's columns and dtypes.
-    """
-    if num_rows == 0:
-        return model.empty()
+    data = rows
+    if isinstance(rows, pd.DataFrame):
+        data = model.codec.encode(plain_frame(rows))
 
     synthesizer = model.synthesizer
     groups = None if buckets is None else pd.factorize(np.asarray(buckets))[0]
@@ -370,8 +347,9 @@ def synthesize_placed(frame, model, allocation, seed):
 
     Args:
         frame (pandas.DataFrame):
-            Training rows with the columns ``place`` adds, of one or more whole output
-            partitions, in any order.
+            The training rows of one or more whole output partitions, in any order: with the
+            columns ``place`` adds, or as the blocks of ``place_blocks`` (columns
+            ``PARTITION`` and ``BLOCK``), which give the same synthetic rows.
         model (Model):
             The fitted model.
         allocation (numpy.ndarray):
@@ -383,28 +361,36 @@ def synthesize_placed(frame, model, allocation, seed):
         pandas.DataFrame:
             The synthetic rows, output partitions in order.
     """
+    parts = [
+        synthesize_partition(
+            rows, model, int(allocation[index]), generator(seed, _MIX, index), buckets
+        )
+        for index, rows, buckets in _partitions(frame, model)
+    ]
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else (parts or [model.empty()])[0]
+
+
+def _partitions(frame, model):
+    """``(number, rows in row id order, their buckets)`` of every output partition, in order."""
     if not len(frame):
-        return model.empty()
+        return
+
+    if BLOCK in frame:
+        for index, blocks in frame.groupby(PARTITION, sort=True):
+            unpacked = zip(*map(pickle.loads, blocks[BLOCK]), strict=True)
+            ids, buckets, data = (np.concatenate(arrays) for arrays in unpacked)
+            order = np.argsort(ids, kind='stable')
+            yield int(index), data[order], buckets[order]
+
+        return
 
     # One sort by (partition, row id) and one copy of the training columns, for all partitions
     order = np.lexsort((frame[ROW].to_numpy(), frame[PARTITION].to_numpy()))
     partition = frame[PARTITION].to_numpy()[order]
     buckets = frame[BUCKET].to_numpy()[order]
     rows = frame[model.columns].take(order)
-    parts = []
     for first, last in _runs(partition):
-        index = int(partition[first])
-        parts.append(
-            synthesize_partition(
-                rows.iloc[first:last],
-                model,
-                int(allocation[index]),
-                generator(seed, _MIX, index),
-                buckets[first:last],
-            )
-        )
-
-    return _concat(parts)
+        yield int(partition[first]), rows.iloc[first:last], buckets[first:last]
 
 
 def place_blocks(batches, model, plan, seed, index):
@@ -413,8 +399,8 @@ def place_blocks(batches, model, plan, seed, index):
     For an engine whose shuffle moves rows one by one outside Python (Spark): the rows of an
     output partition leave as a few opaque blocks, each the row ids, buckets and encoded rows
     of up to ``BLOCK_ROWS`` consecutive input rows, so the shuffle moves bytes, not rows.
-    ``synthesize_blocks`` mixes them. The rows are placed as by ``place`` and encoded as by
-    ``synthesize_partition``, one block of input rows at a time.
+    ``synthesize_placed`` mixes them. The rows are placed as by ``place`` and encoded as
+    ``synthesize_partition`` encodes them, one block of input rows at a time.
 
     Args:
         batches (iterable[pandas.DataFrame]):
@@ -422,11 +408,11 @@ def place_blocks(batches, model, plan, seed, index):
         model (Model):
             The fitted model.
         plan (Plan):
-            The plan of the sample.
+            The sample's plan.
         seed (int):
-            The seed of the sample.
+            The sample's seed.
         index (int):
-            The input partition's number.
+            Number of the input partition.
 
     Yields:
         pandas.DataFrame:
@@ -464,51 +450,10 @@ def _blocks(placed, model):
     )
 
 
-def synthesize_blocks(frame, model, allocation, seed):
-    """Turn the blocks of output partitions (``place_blocks``) into their synthetic rows.
-
-    Args:
-        frame (pandas.DataFrame):
-            Columns ``PARTITION`` and ``BLOCK``: all the blocks of one or more output
-            partitions, in any order.
-        model (Model):
-            The fitted model.
-        allocation (numpy.ndarray):
-            Rows to generate per output partition (``allocate``).
-        seed (int):
-            The seed of the sample.
-
-    Returns:
-        pandas.DataFrame:
-            The synthetic rows, output partitions in order; each partition's as
-            ``synthesize_placed`` gives them from the same rows.
-    """
-    parts = []
-    for index, blocks in frame.groupby(PARTITION, sort=True):
-        unpacked = zip(*map(pickle.loads, blocks[BLOCK]), strict=True)
-        ids, buckets, data = (np.concatenate(arrays) for arrays in unpacked)
-        order = np.argsort(ids, kind='stable')
-        parts.append(
-            synthesize_encoded(
-                data[order],
-                model,
-                int(allocation[index]),
-                generator(seed, _MIX, int(index)),
-                buckets[order],
-            )
-        )
-
-    return _concat(parts) if parts else model.empty()
-
-
 def _runs(values):
     """``(first, last)`` of every run of equal values of a sorted array."""
     edges = np.flatnonzero(np.diff(values)) + 1
     return list(zip(np.r_[0, edges], np.r_[edges, len(values)], strict=True))
-
-
-def _concat(parts):
-    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 
 def summarize(frame, model):

@@ -29,7 +29,7 @@ from sdv_gwm.scale.core import (
     PARTITION,
     DistributedGWM,
     place_blocks,
-    synthesize_blocks,
+    synthesize_placed,
 )
 
 #: Column of the key on which the blocks are shuffled (see ``slot_keys``).
@@ -89,7 +89,7 @@ class SparkGWM(DistributedGWM):
 def _mix_partition(batches, model, allocation, seed):
     frames = [batch for batch in batches if len(batch)]
     if frames:
-        yield synthesize_blocks(pd.concat(frames, ignore_index=True), model, allocation, seed)
+        yield synthesize_placed(pd.concat(frames, ignore_index=True), model, allocation, seed)
 
 
 def _reduce_partition(batches, function, merge, indexed):
