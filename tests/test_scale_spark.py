@@ -103,3 +103,27 @@ def test_spark_hash_is_sparks_and_slot_keys_fill_every_partition(spark):
     assert placed.rdd.glom().map(lambda rows: [row[0] for row in rows]).collect() == [
         [key] for key in keys
     ]
+
+
+def test_the_count_pass_sees_the_placement_of_the_mixing_pass(fitted):
+    """The count pass reads no column; its rows per output partition are those placed."""
+    import functools
+    import pickle
+
+    from sdv_gwm.scale import core
+    from sdv_gwm.scale.spark import SLOT, _place_partition
+
+    model = fitted.model
+    plan = core.Plan.of(model.groups, fitted.rows_per_partition)
+    count = functools.partial(core._count_placed, plan=plan, seed=5, columns=model.mix_within)
+    counts = fitted._map(fitted.data, count, np.add, columns=model.mix_within, indexed=True)
+    schema = f'{core.PARTITION} long, {core.BLOCK} binary, {SLOT} long'
+    place = functools.partial(
+        _place_partition, model=model, plan=plan, seed=5, slots=slot_keys(plan.num_partitions)
+    )
+    placed = np.zeros(plan.num_partitions, dtype=np.int64)
+    for partition, block, _ in fitted.data.mapInPandas(place, schema).collect():
+        placed[partition] += len(pickle.loads(block)[0])
+
+    np.testing.assert_array_equal(np.sum(counts, axis=0), placed)
+    assert placed.sum() == 8000 and (placed > 0).all()

@@ -22,11 +22,12 @@ import pickle
 import numpy as np
 import pandas as pd
 from pyspark import TaskContext
-from pyspark.sql import types
+from pyspark.sql import functions, types
 
 from sdv_gwm.scale.core import (
     BLOCK,
     PARTITION,
+    ROW,
     DistributedGWM,
     place_blocks,
     synthesize_placed,
@@ -60,7 +61,8 @@ class SparkGWM(DistributedGWM):
     def _map(data, function, merge, columns=None, indexed=False):
         """``function`` of every Arrow batch, merged per partition: one row per partition."""
         if columns is not None:  # same partitions: the input is a file scan or cached
-            data = data.select(*(columns or data.columns[:1]))
+            # No columns: a constant, so that a file scan reads the row counts only
+            data = data.select(*(columns or [functions.lit(0).alias(ROW)]))
 
         run = functools.partial(_reduce_partition, function=function, merge=merge, indexed=indexed)
         rows = data.mapInPandas(run, 'index long, payload binary').collect()
