@@ -317,3 +317,12 @@ def test_pair_moments_match_the_draws(room0, room1):
     slack = EDGE * (1 + law.eps0 + law.eps1)  # |lam| <= 1.4: lam**2 moves by <= 2.8 slack
     assert abs(draws.mean() - first) < 5 * draws.std() / np.sqrt(N_DRAWS) + slack
     assert abs(np.mean(draws**2) - second) < 5 * (draws**2).std() / np.sqrt(N_DRAWS) + 2.8 * slack
+
+
+def test_inheritance_factor_of_a_law_with_singular_density():
+    """Shapes below 1 (a small eps): the density is infinite at the ends, the factor is not."""
+    law = EpBeta.preserving(0.05, 0.05)
+    assert law.alpha < 1
+    draws = law.sample(N_DRAWS, np.random.default_rng(2))
+    larger = np.maximum(draws, 1 - draws)
+    assert abs(larger.mean() - law.inheritance_factor) < 5 * larger.std() / np.sqrt(N_DRAWS)
