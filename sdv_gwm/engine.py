@@ -36,6 +36,9 @@ WEIGHT_KEPT_REDRAWS = 10
 
 #: Pairs ``Mixer`` draws to measure what rooms take from the variance (whole rounds, up to it).
 PILOT_PAIRS = 100_000
+#: Largest factor with which ``NoiseBlend.calibrate`` compensates the variance that clipping
+#: takes.
+MAX_INFLATION = 1.5
 
 #: Share of the rows a bound value must hold to be treated as an atom.
 ATOM_SHARE = 0.05
@@ -53,10 +56,6 @@ MAX_INTERACTIONS = 8
 
 #: ``interacting_pairs`` screens at most this many rows.
 SCREEN_ROWS = 20_000
-
-#: ``NoiseBlend`` regresses on a discrete column only if each of its levels has, on average,
-#: this many rows (more levels would let the regression memorize rows).
-MIN_ROWS_PER_LEVEL = 20
 
 
 def _pair_room(x_i, x_j, diff, lower, upper, clamp=True):
@@ -486,8 +485,9 @@ class KeySet:
 class NoiseBlend:
     """Blend mixed rows with residuals of other training rows: the privacy step.
 
-    The continuous columns are regressed on the one-hot codes of the discrete ones:
-    ``x = g(d) + r``. A mixed row ``x`` whose discrete values are ``d`` becomes
+    The continuous columns are fitted on the inherited ones by ``ClassMeans``, the fit that
+    ``transport`` uses: ``x = g(d) + r``. A mixed row ``x`` whose discrete values are ``d``
+    becomes
 
     ``y = g(d) + c (x - g(d)) + sqrt(1 - c**2) r_a``
 
@@ -510,52 +510,76 @@ class NoiseBlend:
             ``sqrt(count)``, further from every single row). Defaults to 1.
 
     Attributes:
+        means (ClassMeans):
+            The fit ``g``.
         inflation (numpy.ndarray):
             Per-column factor on ``y - g(d)`` (1 by default), to compensate what clipping at
             the range bounds takes from the variance (see ``GWMSynthesizer``).
+        offset (numpy.ndarray):
+            Coefficients added to those of ``g`` for the centre of a blended row (0 by
+            default), to compensate what clipping at the range bounds moves the class means
+            by (see ``calibrate``).
     """
 
     def __init__(self, coefficient, continuous, discrete, count=1):
         self.coefficient = float(coefficient)
         self.count = int(count)
-        self.levels = [np.unique(np.nan_to_num(column, nan=-1.0)) for column in discrete.T]
-        self.used = [len(levels) * MIN_ROWS_PER_LEVEL <= len(discrete) for levels in self.levels]
-        design = self._design(discrete)
-        means = np.nanmean(continuous, axis=0)
-        target = np.where(np.isnan(continuous), means, continuous)
-        effects = np.linalg.lstsq(design, target, rcond=None)[0]
-        self.effects = effects
-        residuals = continuous - design @ effects
+        self.means = ClassMeans(discrete, continuous)
+        residuals = continuous - self.means.fitted
         # A missing (or atom) cell has no residual; the others stand in for it.
         present = np.maximum((~np.isnan(residuals)).mean(axis=0), 1 / len(residuals))
         self.residuals = np.nan_to_num(residuals) / np.sqrt(present)
         self.inflation = np.ones(continuous.shape[1])
+        self.offset = np.zeros_like(self.means.coefficients)
 
-    def _design(self, discrete):
-        """Intercept and one-hot codes (first level dropped) of the discrete columns used."""
-        parts = [np.ones((len(discrete), 1))]
-        for column, levels, used in zip(discrete.T, self.levels, self.used, strict=True):
-            if not used:
-                continue
+    def calibrate(self, pilot, discrete, inherited, target, bounded):
+        """Compensate, from a pilot sample, what clipping takes from variances and class means.
 
-            codes = np.searchsorted(levels, np.nan_to_num(column, nan=-1.0))
-            onehot = np.zeros((len(discrete), len(levels)))
-            onehot[np.arange(len(discrete)), np.minimum(codes, len(levels) - 1)] = 1.0
-            parts.append(onehot[:, 1:])
+        Clipping a blended value at a bound moves the means of the classes near that bound
+        (and takes variance). A fit of the pilot's mixed values on the same indicators gives
+        the class means it has; their gap to ``g``'s is subtracted from ``offset``, and each
+        bounded column's deviations are scaled by the inverse of its variance ratio
+        (``inflation``, within ``[1, MAX_INFLATION]``): not its square root, as clipping makes
+        the variance grow more slowly than the square of the factor (and the corrected
+        centres move rows towards the bounds). Called a few times, each time with a new pilot,
+        the class means and variances converge to the training ones (tested).
 
-        return np.column_stack(parts)
+        Args:
+            pilot (numpy.ndarray):
+                ``(m, p)`` sampled values of the mixed columns.
+            discrete (numpy.ndarray):
+                ``(m, k)`` the sampled rows' discrete codes.
+            inherited (numpy.ndarray):
+                ``(m, p)`` whether each value was inherited, not mixed (missing or atom).
+            target (numpy.ndarray):
+                Per-column variance the mixed values should have.
+            bounded (numpy.ndarray):
+                Boolean mask of the columns with a finite bound.
+        """
+        design = self.means.design(discrete, inherited)
+        fit = fit_columns(design, pilot, inherited)
+        self.offset -= np.where(inherited.all(axis=0), 0.0, fit - self.means.coefficients)
 
-    def mean(self, discrete):
-        """Return ``g(d)``, the fitted mean of the mixed columns given discrete codes."""
-        return self._design(discrete) @ self.effects
+        with np.errstate(invalid='ignore', divide='ignore'):
+            ratio = np.nanvar(pilot, axis=0) / target
 
-    def apply(self, values, discrete, random_state, lower, upper):
+        measured = np.isfinite(ratio) & (ratio > 0) & bounded
+        factor = np.where(measured, 1 / np.where(measured, ratio, 1.0), 1.0)
+        self.inflation = np.clip(self.inflation * factor, 1, MAX_INFLATION)
+
+    def apply(self, values, discrete, random_state, lower, upper, donated=None):
         """Blend rows; a value that leaves its range is clipped.
 
         Clipping moves only the cells outside the range, towards it; drawing the residuals of
         a row again until all its columns are in range would keep only rows with small
         residuals in every column, and with many bounded columns shrink every variance
         (measured on the theory page).
+
+        With ``donated`` the row is centred on the donated categories' fitted mean:
+        ``g(d') + c (x - g(d)) + s rho``. Moving it there before clipping keeps every value in
+        its range, so the clipping that the calibration of ``inflation`` measures is all there
+        is (moving blended values afterwards left some out of range, and the decoder's
+        clipping took up to 5 % of a variance per generation).
 
         Args:
             values (numpy.ndarray):
@@ -568,19 +592,25 @@ class NoiseBlend:
                 Per-column lower bounds (``-inf`` for none).
             upper (numpy.ndarray):
                 Per-column upper bounds (``inf`` for none).
+            donated (numpy.ndarray or None):
+                ``(n, k)`` discrete codes the rows end up with, when donors replace
+                ``discrete``; ``None``: ``discrete``.
 
         Returns:
             numpy.ndarray:
                 The blended rows.
         """
-        mean = self.mean(discrete)
+        missing = np.isnan(values)
+        mean = self.means.predict(discrete, missing)
         deviation = self.coefficient * (values - mean)
         scale = np.sqrt(max(1.0 - self.coefficient**2, 0.0) / self.count)
         for _ in range(self.count):
             rows = random_state.integers(0, len(self.residuals), len(values))
             deviation += scale * self.residuals[rows]
 
-        return np.clip(mean + self.inflation * deviation, lower, upper)
+        centre = self.means.design(discrete if donated is None else donated, missing)
+        centre = centre @ (self.means.coefficients + self.offset)
+        return np.clip(centre + self.inflation * deviation, lower, upper)
 
 
 class Mixer:
@@ -664,11 +694,14 @@ class Mixer:
         self.bounded = self.continuous & (np.isfinite(self.lower) | np.isfinite(self.upper))
         values = self.data[:, self.continuous]  # a copy, in which atoms become NaN
         mixed = np.flatnonzero(self.continuous)
-        for bound, low in ((self.lower, True), (self.upper, False)):
+        #: The atoms' values at the lower and the upper bound of each column (``NaN``: none).
+        self.atoms = np.full((2, num_columns), np.nan)
+        for side, (bound, low) in enumerate(((self.lower, True), (self.upper, False))):
             at_bound = values == bound[mixed]
             counts = np.count_nonzero(at_bound, axis=0)
             # One row at a bound is no point mass.
             atoms = self.bounded[mixed] & (counts >= 2) & (counts >= atom_share * num_rows)
+            self.atoms[side, mixed[atoms]] = bound[mixed[atoms]]
             for position in np.flatnonzero(atoms):
                 column = values[:, position]
                 column[at_bound[:, position]] = np.nan
@@ -778,6 +811,21 @@ class Mixer:
     def set_random_state(self, random_state):
         """Seed the generator (an int, a ``numpy.random.Generator`` or ``None``)."""
         self.random_state = np.random.default_rng(random_state)
+
+    def inherited(self, rows):
+        """Which values of the mixed columns of rows were inherited (missing or atom).
+
+        Args:
+            rows (numpy.ndarray):
+                ``(m, p)`` rows from ``sample``.
+
+        Returns:
+            numpy.ndarray:
+                ``(m, q)`` boolean mask.
+        """
+        values = rows[:, self.continuous]
+        atoms = self.atoms[:, self.continuous]
+        return np.isnan(values) | (values == atoms[0]) | (values == atoms[1])
 
     def layout(self, rows=None):
         """Sort candidate rows by group, once per ``sample`` call.
@@ -931,15 +979,29 @@ class Mixer:
             first_wins = first_wins | forced
             lam = self.weights.sample_given_winner(first_wins, self.random_state, room0, room1)
 
-        out = self.data[np.where(first_wins, parent_i, parent_j)]
+        winner = np.where(first_wins, parent_i, parent_j)
+        out = self.data[winner]
+        winners = out[:, ~cont]
+        if donors is not None:
+            discrete = np.flatnonzero(~cont)
+            pool = np.column_stack([parent_i, parent_j, donors])
+            pick = self.random_state.integers(0, pool.shape[1], size=(len(pool), len(discrete)))
+            source = np.take_along_axis(pool, pick, axis=1)
+            out[:, discrete] = self.data[source, discrete]
+
         mixed = x_j + lam[:, None] * diff
-        if self.blend is not None:  # around the mean given the winner's discrete values
-            mixed = self.blend.apply(mixed, out[:, ~cont], self.random_state, lower, upper)
+        centre = None
+        if self.blend is not None:  # around the mean given the row's discrete values
+            donated = None if donors is None else out[:, ~cont]
+            mixed = self.blend.apply(
+                mixed, winners, self.random_state, lower, upper, donated=donated
+            )
+            centre = self.blend.means.predict(out[:, ~cont], np.isnan(mixed))
 
         factor = self.shrink * self.spread
         scaled = np.flatnonzero(factor != 1)
         if len(scaled):  # rounding will add back the variance taken here; rooms took some
-            centre = self._centres[np.where(first_wins, parent_i, parent_j)[:, None], scaled]
+            centre = (self._centres[winner] if centre is None else centre)[:, scaled]
             moved = centre + factor[scaled] * (mixed[:, scaled] - centre)
             # A value spread out past a bound stays where it was: clipped, it would pile up
             # at the bound generation after generation.
@@ -949,17 +1011,6 @@ class Mixer:
 
         mixed = np.clip(mixed, lower, upper)
         out[:, cont] = np.where(np.isnan(mixed), out[:, cont], mixed)
-        if donors is not None:
-            discrete = np.flatnonzero(~cont)
-            pool = np.column_stack([parent_i, parent_j, donors])
-            pick = self.random_state.integers(0, pool.shape[1], size=(len(pool), len(discrete)))
-            source = np.take_along_axis(pool, pick, axis=1)
-            winners = out[:, discrete]
-            out[:, discrete] = self.data[source, discrete]
-            if self.blend is not None:  # the blended values follow the donated categories
-                shift = self.blend.mean(out[:, discrete]) - self.blend.mean(winners)
-                out[:, cont] += np.where(np.isnan(mixed), 0.0, shift)
-
         return out, lam, first_wins
 
     def sample(self, num_rows, rows=None, reject=None):

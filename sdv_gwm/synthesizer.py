@@ -39,11 +39,9 @@ PRIVACY_LEVELS = {'none': (0.0, 1, None), 'balanced': (0.7, 3, 1), 'strict': (0.
 #: Residuals per row for a numerical ``privacy``.
 PRIVACY_RESIDUALS = 3
 
-#: Pilot rows and rounds with which ``fit`` measures the variance that clipping the blended
-#: values takes, and the largest factor that compensates it.
+#: Pilot rows and rounds with which ``fit`` measures what clipping the blended values takes.
 CALIBRATION_ROWS = 20_000
 CALIBRATION_ROUNDS = 3
-MAX_INFLATION = 1.5
 
 #: sdtypes whose columns ``mix_within`` accepts: they are inherited, never mixed.
 DISCRETE_SDTYPES = ('categorical', 'boolean')
@@ -154,8 +152,9 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             discrete than mixed columns they also use 1 and 2 ``discrete_donors`` (unless it
             is given). A number in [0, 1) is that share, with 3 residuals and the
             ``discrete_donors`` given. Means, covariances and the relation to the discrete
-            columns stay exact in expectation up to clipping at the range bounds (see the
-            theory page); third moments shrink.
+            columns stay exact in expectation; what clipping at the range bounds takes from
+            class means and variances is compensated when fitting, from pilot samples (see
+            the theory page); third moments shrink.
     """
 
     def __init__(
@@ -304,26 +303,27 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         return NoiseBlend(coefficient, model._values, discrete, self._residuals)
 
     def _calibrate_noise(self):
-        """Compensate, per column, the variance that clipping blended values takes.
+        """Compensate what clipping blended values takes from variances and class means.
 
-        A pilot sample (seeded, so that fitting stays deterministic) gives each bounded mixed
-        column's variance ratio to the training one; the blend's deviations are scaled by the
-        inverse square root, ``CALIBRATION_ROUNDS`` times, within ``[1, MAX_INFLATION]``.
+        ``CALIBRATION_ROUNDS`` pilot samples (seeded, so that fitting stays deterministic)
+        each give the blend's correction (``NoiseBlend.calibrate``).
         """
         model = self._model
         if model.blend is None:
             return
 
-        with np.errstate(invalid='ignore', divide='ignore'):
-            # The engine shrinks the columns that rounding will spread out again.
-            target = np.nanvar(model.data[:, model.continuous], axis=0) * model.shrink**2
-            model.set_random_state(0)
-            for _ in range(CALIBRATION_ROUNDS):
-                pilot = model.sample(CALIBRATION_ROWS)[:, model.continuous]
-                ratio = np.nanvar(pilot, axis=0) / target
-                measured = np.isfinite(ratio) & (ratio > 0) & model.bounded[model.continuous]
-                factor = np.where(measured, 1 / np.sqrt(np.where(measured, ratio, 1.0)), 1.0)
-                model.blend.inflation = np.clip(model.blend.inflation * factor, 1, MAX_INFLATION)
+        # The engine shrinks the columns that rounding will spread out again.
+        target = np.nanvar(model.data[:, model.continuous], axis=0) * model.shrink**2
+        model.set_random_state(0)
+        for _ in range(CALIBRATION_ROUNDS):
+            pilot = model.sample(CALIBRATION_ROWS)
+            model.blend.calibrate(
+                pilot[:, model.continuous],
+                pilot[:, ~model.continuous],
+                model.inherited(pilot),
+                target,
+                model.bounded[model.continuous],
+            )
 
         model.set_random_state(None)
 

@@ -107,8 +107,7 @@ def test_mixed_and_blended_rows_meet_the_closed_form(with_discrete):
 
     sample = engine.sample(200_000)[:, mask]
 
-    design = engine.blend._design(discrete_part)
-    fitted = design @ engine.blend.effects
+    fitted = engine.blend.means.fitted
     n = N_TRAIN
     # The winner's discrete values: E[lam | i wins] for the winner, minus the distinct-pair term.
     winner_weight = 2 * law.dist.expect(lambda lam: lam * (lam >= 0.5))
@@ -147,6 +146,98 @@ def test_donated_categories_keep_their_relation_to_the_blended_columns():
                 5 * products.std() / np.sqrt(len(products)) + 2 * abs(expected[a, b - 2]) / N_TRAIN
             )
             assert abs(products.mean() - expected[a, b - 2]) <= error, (a, b)
+
+
+def test_transported_blend_with_donors_keeps_covariance_and_class_means():
+    # With transport g is the same fit as the blend's, x~ - g(d_w) has covariance R and mean
+    # zero given any one pool member's category, so y = g(d') + c (x~ - g(d_w)) + s rho has
+    # covariance G + c**2 R + s**2 R = S and the class means of the donated categories, for
+    # one discrete column (with several, only the cross terms of G shrink, see the theory).
+    continuous, discrete = training_table()
+    data = np.column_stack([continuous, discrete])
+    mask = np.array([True, True, False])
+    noise = NoiseBlend(COEFFICIENT, continuous, discrete, count=3)
+    engine = Mixer(data, mask, EpBeta.preserving(), donors=1, transport=True, blend=noise)
+    engine.set_random_state(0)
+
+    sample = engine.sample(200_000)
+
+    np.testing.assert_array_less(
+        np.abs(sample[:, :2].mean(axis=0) - continuous.mean(axis=0)),
+        5 * sample[:, :2].std(axis=0) / np.sqrt(len(sample)),
+    )
+    assert_covariance(sample[:, :2], covariance(continuous))
+    for level in range(4):
+        rows = sample[sample[:, 2] == level, :2]
+        expected = continuous[discrete[:, 0] == level].mean(axis=0)
+        error = 5 * rows.std(axis=0) / np.sqrt(len(rows))
+        np.testing.assert_array_less(np.abs(rows.mean(axis=0) - expected), error)
+
+
+def test_blended_rows_with_donors_stay_in_range():
+    # The row is centred on the donated categories' mean before it is clipped: no value leaves
+    # the training range (the decoder would clip it, and take variance generation after
+    # generation).
+    continuous, discrete = training_table()
+    data = np.column_stack([continuous, discrete])
+    mask = np.array([True, True, False])
+    lower = np.r_[continuous.min(axis=0), -np.inf]
+    upper = np.r_[continuous.max(axis=0), np.inf]
+    noise = NoiseBlend(0.3, continuous, discrete, count=3)
+    noise.inflation = np.full(2, 1.5)
+    engine = Mixer(data, mask, EpBeta.preserving(), lower, upper, donors=2, blend=noise)
+    engine.set_random_state(0)
+
+    sample = engine.sample(50_000)[:, :2]
+
+    assert (sample >= lower[:2]).all()
+    assert (sample <= upper[:2]).all()
+    # Clipped values exist, so the check is not vacuous.
+    assert ((sample == lower[:2]) | (sample == upper[:2])).any(axis=0).all()
+
+
+def test_calibration_restores_class_means_and_variance_under_clipping():
+    # Class 0 hugs the lower bound of x: clipping its blended values raises its mean and takes
+    # variance. Three rounds of calibration on pilot samples bring the class means and the
+    # variance back to the training ones, within the noise of the pilot and of the sample.
+    rng = np.random.default_rng(0)
+    n, pilot_rows, num_rows = 2000, 20_000, 100_000
+    a = rng.choice(2, n, p=[0.7, 0.3]).astype(float)
+    x = rng.gamma(1.0 + 3.0 * a, 1.0)
+    continuous = np.column_stack([x, 0.5 * x + rng.normal(0, 1, n)])
+    data = np.column_stack([continuous, a])
+    mask = np.array([True, True, False])
+    lower, upper = np.r_[x.min(), -np.inf, -np.inf], np.full(3, np.inf)
+    blend = NoiseBlend(0.3, continuous, a[:, None], count=3)
+    engine = Mixer(data, mask, EpBeta.preserving(), lower, upper, transport=True, blend=blend)
+    engine.set_random_state(0)
+    target = continuous.var(axis=0)
+
+    def gaps(sample, pilot):
+        """Class means of x minus the training ones, and their tolerance."""
+        result = []
+        for level in (0, 1):
+            rows = sample[sample[:, 2] == level, 0]
+            spread = rows.std() * np.sqrt(1 / len(rows) + 1 / (pilot * np.mean(a == level)))
+            result.append((rows.mean() - x[a == level].mean(), 5 * spread))
+        return result
+
+    before = engine.sample(num_rows)
+    gap, tolerance = gaps(before, np.inf)[0]
+    assert gap > tolerance  # clipping moved class 0
+    for _ in range(3):
+        pilot = engine.sample(pilot_rows)
+        bounded = engine.bounded[mask]
+        blend.calibrate(pilot[:, :2], pilot[:, 2:], engine.inherited(pilot), target, bounded)
+
+    after = engine.sample(num_rows)
+
+    for gap, tolerance in gaps(after, pilot_rows):
+        assert abs(gap) <= tolerance
+    for sample, calibrated in ((before, False), (after, True)):
+        squares = (sample[:, 0] - sample[:, 0].mean()) ** 2
+        spread = 5 * squares.std() * np.sqrt(1 / num_rows + 1 / pilot_rows)
+        assert (abs(squares.mean() - target[0]) <= spread) == calibrated
 
 
 def placements_like(n=400, seed=0):
