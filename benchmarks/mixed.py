@@ -19,23 +19,19 @@ Examples::
 
 import argparse
 import os
-import time
 import warnings
-from pathlib import Path
 
 # Gradient boosting on a few thousand rows: one thread is faster than contended OpenMP threads.
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 
 import numpy as np
 import pandas as pd
+from chains import RESULTS_DIR, run_tables, to_markdown, write_markdown
 from sdv.single_table import GaussianCopulaSynthesizer
-from tabulate import tabulate
 
-from sdv_gwm.datasets import load_dataset
-from sdv_gwm.evaluation.study import plot_study, repeated_synthesis
+from sdv_gwm.evaluation.study import plot_study
 from sdv_gwm.synthesizer import GWMSynthesizer
 
-RESULTS_DIR = Path(__file__).resolve().parent / 'results'
 #: Table -> the column train-on-synthetic test-on-real predicts.
 TARGETS = {
     'AER/CPS1985': 'gender',
@@ -76,12 +72,6 @@ SYNTHESIZERS = {
     'bootstrap': Bootstrap,
 }
 FIGURES = ('median_eta_squared_ratio', 'tstr', 'median_variance_ratio')
-
-
-def to_markdown(frame):
-    return tabulate(
-        frame, headers='keys', tablefmt='github', showindex=False, disable_numparse=True
-    )
 
 
 def done_table(results):
@@ -145,26 +135,17 @@ def main():
     if args.synthesizers:
         synthesizers = {label: SYNTHESIZERS[label] for label in args.synthesizers}
 
-    frames = []
-    for name in args.datasets:
-        data, metadata = load_dataset(name)
-        start = time.time()
-        results = repeated_synthesis(
-            data,
-            metadata,
-            synthesizers,
-            generations=args.generations,
-            chains=args.chains,
-            num_rows=args.rows,
-            target=TARGETS.get(name),
-            random_state=args.seed,
-            verbose=False,
-            quality=False,
-        )
-        print(f'{name}: {time.time() - start:.0f} s', flush=True)
-        frames.append(results.assign(dataset=name))
-
-    results = pd.concat(frames, ignore_index=True)
+    results = run_tables(
+        args.datasets,
+        synthesizers,
+        TARGETS,
+        generations=args.generations,
+        chains=args.chains,
+        num_rows=args.rows,
+        random_state=args.seed,
+        verbose=False,
+        quality=False,
+    )
     csv_path = RESULTS_DIR / f'{args.output}.csv'
     results.to_csv(csv_path, index=False)
     for metric in FIGURES:
@@ -177,17 +158,11 @@ def main():
 
         (RESULTS_DIR / f'{args.output}_{metric}.html').write_text('\n'.join(parts))
 
-    markdown = '\n\n'.join(
-        [
-            f'## {args.chains} chains x {args.generations} generations, at most {args.rows} '
-            f'training rows, seed {args.seed} (means over chains)',
-            to_markdown(done_table(results)),
-        ]
+    heading = (
+        f'{args.chains} chains x {args.generations} generations, at most {args.rows} '
+        f'training rows, seed {args.seed} (means over chains)'
     )
-    md_path = RESULTS_DIR / f'{args.output}.md'
-    md_path.write_text(markdown + '\n')
-    print(markdown)
-    print(f'\nWrote {csv_path} and {md_path}')
+    write_markdown(args.output, [(heading, done_table(results))], csv_path)
 
 
 if __name__ == '__main__':

@@ -18,19 +18,16 @@ Examples::
 """
 
 import argparse
-import time
 import warnings
 from functools import partial
-from pathlib import Path
 
 import pandas as pd
+from chains import RESULTS_DIR, run_tables, write_markdown
 
 from sdv_gwm import GWMSynthesizer
-from sdv_gwm.datasets import load_dataset
-from sdv_gwm.evaluation.study import METRICS, default_synthesizers, repeated_synthesis
+from sdv_gwm.evaluation.study import METRICS, default_synthesizers
 from sdv_gwm.weights import Beta
 
-RESULTS_DIR = Path(__file__).resolve().parent / 'results'
 #: Dataset -> the column the ML-efficacy model predicts.
 TARGETS = {'AER/CPS1985': 'wage', 'ISLR/Default': 'default'}
 MIXUP_FACTOR = Beta(0.4).covariance_factor
@@ -43,13 +40,6 @@ def theory(synthesizer, generation):
     if synthesizer == 'mixup-beta0.4':
         return MIXUP_FACTOR**generation
     return float('nan')
-
-
-def to_markdown(frame):
-    # pandas' to_markdown needs tabulate>=0.9, and sdgym pins tabulate<0.9.
-    lines = [list(map(str, frame.columns)), ['---'] * frame.shape[1]]
-    lines += [list(map(str, row)) for row in frame.itertuples(index=False)]
-    return '\n'.join('| ' + ' | '.join(line) + ' |' for line in lines)
 
 
 def last_generation_table(results):
@@ -106,37 +96,24 @@ def main():
         privacy = level if level in ('balanced', 'strict') else float(level)
         synthesizers[f'GWM privacy={level}'] = partial(GWMSynthesizer, privacy=privacy)
 
-    frames = []
-    for name in args.datasets:
-        data, metadata = load_dataset(name)
-        start = time.time()
-        results = repeated_synthesis(
-            data,
-            metadata,
-            synthesizers,
-            generations=args.generations,
-            chains=args.chains,
-            target=TARGETS.get(name),
-            random_state=args.seed,
-        )
-        print(f'{name}: {time.time() - start:.0f} s', flush=True)
-        frames.append(results.assign(dataset=name))
-
-    results = pd.concat(frames, ignore_index=True)
+    results = run_tables(
+        args.datasets,
+        synthesizers,
+        TARGETS,
+        generations=args.generations,
+        chains=args.chains,
+        random_state=args.seed,
+    )
     csv_path = RESULTS_DIR / f'{args.output}.csv'
     results.to_csv(csv_path, index=False)
-    markdown = '\n\n'.join(
-        [
-            f'## Generation {args.generations} ({args.chains} chains, seed {args.seed})',
-            to_markdown(last_generation_table(results)),
-            '## Median variance ratio per generation (mean over chains)',
-            to_markdown(per_generation_table(results)),
-        ]
-    )
-    md_path = RESULTS_DIR / f'{args.output}.md'
-    md_path.write_text(markdown + '\n')
-    print(markdown)
-    print(f'\nWrote {csv_path} and {md_path}')
+    sections = [
+        (
+            f'Generation {args.generations} ({args.chains} chains, seed {args.seed})',
+            last_generation_table(results),
+        ),
+        ('Median variance ratio per generation (mean over chains)', per_generation_table(results)),
+    ]
+    write_markdown(args.output, sections, csv_path)
 
 
 if __name__ == '__main__':
