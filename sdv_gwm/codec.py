@@ -342,7 +342,11 @@ def _refit_rows(statistics, name):
         counts = statistics.counts[name]
         first = np.flatnonzero(~column.duplicated().to_numpy())
         codes = first[pd.Index(column.iloc[first]).get_indexer(counts.index)]
-        return column.iloc[np.repeat(codes, counts.to_numpy())]
+        # A ratio of integers is rounded once whatever their common factor, so learning
+        # ``value_counts(normalize=True)`` from the counts over their greatest common divisor
+        # gives the same state: a constant column is fitted on one row, not on all of them.
+        counts = counts.to_numpy()
+        return column.iloc[np.repeat(codes, counts // np.gcd.reduce(counts))]
 
     isna = column.isna().to_numpy()
     nulls = int(statistics.null_counts[name])

@@ -692,8 +692,9 @@ class Mixer:
         self.noise = noise
         self.blend = blend
         self.bounded = self.continuous & (np.isfinite(self.lower) | np.isfinite(self.upper))
-        values = self.data[:, self.continuous]  # a copy, in which atoms become NaN
         mixed = np.flatnonzero(self.continuous)
+        # A copy, in which atoms become NaN; rows contiguous, as ``mix`` gathers rows.
+        values = self.data.take(mixed, axis=1)
         #: The atoms' values at the lower and the upper bound of each column (``NaN``: none).
         self.atoms = np.full((2, num_columns), np.nan)
         for side, (bound, low) in enumerate(((self.lower, True), (self.upper, False))):

@@ -65,6 +65,8 @@ def _discrete(rng):
             'bool_nulls': _with_nulls(rng.random(N) < 0.5, rng),
             'boolean': pd.array(rng.random(N) < 0.5, dtype='boolean'),
             'ordinal': letters[rng.integers(0, 3, N)],
+            'constant_ordinal': np.full(N, 'a', dtype=object),
+            'paired_ordinal': letters[np.repeat(rng.integers(0, 3, N // 2), 2)],
             'x': rng.normal(size=N),
         }
     )
@@ -78,6 +80,9 @@ def _discrete(rng):
         'bool_nulls': {'sdtype': 'boolean'},
         'boolean': {'sdtype': 'boolean'},
         'ordinal': {'sdtype': 'ordinal', 'range_values': ['c', 'a', 'b']},
+        # Counts with a common divisor: fitted on the counts divided by it.
+        'constant_ordinal': {'sdtype': 'ordinal', 'range_values': ['a']},
+        'paired_ordinal': {'sdtype': 'ordinal', 'range_values': ['c', 'a', 'b']},
     }
     return data, columns
 
