@@ -900,9 +900,10 @@ class Codec:
 
         Returns:
             numpy.ndarray:
-                ``float64``, one column per ``output_columns``.
+                ``float64``, one column per ``output_columns``, column-major (each column
+                contiguous, as it is written and as per-column statistics read it).
         """
-        matrix = np.empty((len(frame), len(self.columns)))
+        matrix = np.empty((len(frame), len(self.columns)), order='F')
         for index, column in enumerate(self.columns):
             values = frame[column.name]
             matrix[:, index] = self._encode_column(column, values, parsed_columns or {})

@@ -432,7 +432,7 @@ def row_keys(grid, multipliers):
     """
     grid += 0.0  # -0.0 and 0.0 hash alike
     np.copyto(grid, np.nan, where=np.isnan(grid))  # one NaN bit pattern
-    bits = np.ascontiguousarray(grid).view(np.uint64)
+    bits = grid.view(np.uint64)  # its columns are contiguous in a column-major grid
     keys = np.zeros(len(bits), dtype=np.uint64)
     for column, multiplier in zip(bits.T, multipliers, strict=True):
         keys += column * multiplier  # wraps around: arithmetic modulo 2**64
@@ -674,7 +674,10 @@ class Mixer:
         noise=None,
         blend=None,
     ):
-        self.data = np.asarray(data, dtype=float)
+        # Statistics read columns, fastest contiguous (the codec encodes column by column);
+        # mixing gathers rows, fastest contiguous too: each kind of work gets its own copy.
+        columns = np.asarray(data, dtype=float, order='F')
+        self.data = np.ascontiguousarray(columns)
         num_rows, num_columns = self.data.shape
         self.continuous = np.asarray(continuous, dtype=bool)
         if self.continuous.shape != (num_columns,):
@@ -693,8 +696,7 @@ class Mixer:
         self.blend = blend
         self.bounded = self.continuous & (np.isfinite(self.lower) | np.isfinite(self.upper))
         mixed = np.flatnonzero(self.continuous)
-        # A copy, in which atoms become NaN; rows contiguous, as ``mix`` gathers rows.
-        values = self.data.take(mixed, axis=1)
+        values = np.asfortranarray(columns[:, mixed])  # a copy, in which atoms become NaN
         #: The atoms' values at the lower and the upper bound of each column (``NaN``: none).
         self.atoms = np.full((2, num_columns), np.nan)
         for side, (bound, low) in enumerate(((self.lower, True), (self.upper, False))):
@@ -712,29 +714,29 @@ class Mixer:
                 if len(off):
                     bound[mixed[position]] = off.min() if low else off.max()
 
-        self._values = values
+        self._values = np.ascontiguousarray(values)
         self.transport = bool(transport)
         if self.transport:
             if weights.eps0 + weights.eps1 == 0:
                 raise ValueError('`transport` needs a weight law that extrapolates.')
 
             self.winner_law = weights.winner_law()
-            classes = ClassMeans(self.data[:, ~self.continuous], self._values)
-            self._centres = classes.fitted
-            self._scales = classes.scales()
+            classes = ClassMeans(columns[:, ~self.continuous], values)
+            self._centres = np.ascontiguousarray(classes.fitted)
+            self._scales = np.ascontiguousarray(classes.scales())
             self._standard = self._values - self._centres
             with np.errstate(divide='ignore', invalid='ignore'):
                 self._standard /= self._scales
         else:
-            self._centres = np.broadcast_to(np.nanmean(self._values, axis=0), self._values.shape)
+            self._centres = np.broadcast_to(np.nanmean(values, axis=0), values.shape)
 
-        multipliers = np.random.default_rng(0).integers(2**63, size=self._values.shape[1])
-        self._keys = row_keys(self._values.copy(), multipliers.astype(np.uint64) * 2 + 1)
+        multipliers = np.random.default_rng(0).integers(2**63, size=values.shape[1])
+        self._keys = row_keys(values.copy(order='K'), multipliers.astype(np.uint64) * 2 + 1)
 
-        self.shrink = np.ones(self._values.shape[1])
+        self.shrink = np.ones(values.shape[1])
         if noise is not None:
             with np.errstate(invalid='ignore', divide='ignore'):
-                spread = np.nanvar(self._values - self._centres, axis=0)
+                spread = np.nanvar(values - self._centres, axis=0)
                 share = np.where(spread > 0, np.asarray(noise, float)[self.continuous] / spread, 0)
             self.shrink = np.sqrt(1 - np.minimum(share, 1))
 

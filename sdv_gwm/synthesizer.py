@@ -638,7 +638,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         donors = self._donors(mixing['continuous'])
         # The copy check's keys do not depend on the model: numpy builds both side by side.
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            keys = pool.submit(lambda: KeySet(self._row_keys(data.copy())))
+            keys = pool.submit(lambda: KeySet(self._row_keys(data.copy(order='K'))))
             self._model = Mixer(data, groups=groups, donors=donors, **mixing)
             self._model.blend = self._noise_blend()
             self._training_keys = keys.result()
