@@ -721,7 +721,7 @@ class Mixer:
                 raise ValueError('`transport` needs a weight law that extrapolates.')
 
             self.winner_law = weights.winner_law()
-            classes = ClassMeans(columns[:, ~self.continuous], values)
+            classes = ClassMeans(columns[:, ~self.continuous], self._values)
             self._centres = np.ascontiguousarray(classes.fitted)
             self._scales = np.ascontiguousarray(classes.scales())
             self._standard = self._values - self._centres
