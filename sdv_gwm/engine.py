@@ -789,22 +789,49 @@ class Mixer:
         x_j = self._transported(parent_i, parent_j)
         diff = x_i - x_j
         room0, room1 = self._rooms(x_i, x_j, diff, clamp=False)
-        first, second = (moment[:, None] for moment in self.winner_law.pair_moments(room0, room1))
-        # Rows with a missing or atom value on either side are not mixed in that column.
-        centre = np.where(np.isnan(diff), np.nan, self._centres[parent_i])
-        offset = x_j - centre  # the deviation from the centre is offset + lam * diff
-        centre = centre - np.nanmean(centre, axis=0)
-
-        def moments(first, second):
-            """Variance of the deviation and its covariance with the centre."""
-            deviation = offset + first * diff
-            square = offset**2 + 2 * first * offset * diff + second * diff**2
-            variance = np.nanmean(square, axis=0) - np.nanmean(deviation, axis=0) ** 2
-            return variance, np.nanmean(centre * deviation, axis=0)
-
         law = self.winner_law
-        target, target_cross = moments(law.moment(1), law.moment(2))
-        cut, cut_cross = moments(first, second)
+        mean, square = law.moment(1), law.moment(2)
+        # Rows with a missing or atom value on either side are not mixed in that column: they
+        # count nowhere (zeros in every sum below).
+        valid = ~np.isnan(diff)
+        count = np.count_nonzero(valid, axis=0)
+        centre = np.where(valid, self._centres[parent_i], 0.0)
+        offset = (
+            np.where(valid, x_j, 0.0) - centre
+        )  # the deviation from the centre: offset + lam diff
+        diff[~valid] = 0.0
+        with np.errstate(invalid='ignore', divide='ignore'):
+            centre -= valid * (centre.sum(axis=0) / count)
+
+        def sums(first, second):
+            return np.einsum('ij,ij->j', first, second)
+
+        # The moments of a pair's deviation are linear in E[lam] and E[lam^2]: sums over all
+        # pairs with the uncut law's, plus what the pairs whose rooms cut their law change.
+        total = offset.sum(axis=0), diff.sum(axis=0)
+        products = sums(offset, offset), sums(offset, diff), sums(diff, diff), sums(centre, offset)
+        centre_diff = sums(centre, diff)
+        cut = np.flatnonzero((room0 < law.eps0) | (room1 < law.eps1))
+        first, second = law.pair_moments(room0[cut], room1[cut])
+        first, second = (first - mean)[:, None], (second - square)[:, None]
+        cut_diff, cut_offset = diff[cut], offset[cut]
+        changes = (
+            (first * cut_diff).sum(axis=0),
+            (first * cut_offset * cut_diff).sum(axis=0),
+            (second * cut_diff**2).sum(axis=0),
+            (first * centre[cut] * cut_diff).sum(axis=0),
+        )
+
+        def moments(lam_diff, lam_offset_diff, lam2_diff2, lam_centre_diff):
+            """Variance of the deviation and its covariance with the centre."""
+            with np.errstate(invalid='ignore', divide='ignore'):
+                deviation = (total[0] + lam_diff) / count
+                squared = (products[0] + 2 * lam_offset_diff + lam2_diff2) / count
+                return squared - deviation**2, (products[3] + lam_centre_diff) / count
+
+        uncut = mean * total[1], mean * products[1], square * products[2], mean * centre_diff
+        target, target_cross = moments(*uncut)
+        cut, cut_cross = moments(*map(np.add, uncut, changes))
         # var(g) + 2 c cov(g, y) + c^2 var(y) with the cut laws equal to it with the uncut law.
         with np.errstate(invalid='ignore', divide='ignore'):
             wanted = target + 2 * target_cross
