@@ -165,7 +165,6 @@ def test_same_seed_same_results(default_data):
     pd.testing.assert_frame_equal(*runs)
 
 
-
 def test_split_per_chain(default_data):
     """Every chain has its own real rows, shared by the synthesizers; one split by default."""
     data, metadata = default_data
