@@ -661,7 +661,8 @@ class Mixer:
         spread (numpy.ndarray):
             Per mixed column, the factor on the deviation of a mixed value from its class
             centre that gives back what cut rooms take from the variance (``transport`` with
-            bounded columns; 1 otherwise).
+            bounded columns; 1 otherwise), and after ``calibrate_spread`` also what rounding
+            and redrawn rows take.
     """
 
     def __init__(
