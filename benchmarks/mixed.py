@@ -7,13 +7,16 @@ GaussianCopula and a bootstrap of the rows (the sampling error of repeated synth
 and scores every generation: class-conditional means (``max_class_mean_z``),
 ``eta^2`` ratios, Cramér's V error, train-on-synthetic test-on-real gradient boosting
 (``tstr``), variance ratios and covariance error. Tables larger than ``--rows`` training rows
-are subsampled (after the 20 % holdout is split off). Writes, in ``benchmarks/results/``,
+are subsampled (after the 20 % holdout is split off); with ``--split-per-chain`` every chain
+has its own split, so that a score that depends on the split (TSTR on a small table) is
+averaged over splits. Writes, in ``benchmarks/results/``,
 ``mixed.csv``, ``mixed.md`` (the done-means table) and ``mixed_<metric>.html`` figures.
 
 Examples::
 
     python benchmarks/mixed.py                                   # 6 tables, 5 chains x 10
     python benchmarks/mixed.py --datasets AER/CPS1985 --chains 2 --generations 3
+    python benchmarks/mixed.py --split-per-chain  # TSTR against each chain's own split
     python benchmarks/mixed.py --merge benchmarks/results/mixed_*.csv  # one table of runs
 """
 
