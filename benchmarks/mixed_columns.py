@@ -6,7 +6,9 @@ moves more than chance: for each continuous column (as ``sdv_gwm.evaluation.stud
 them: numerical, at least ``MIN_DISTINCT_VALUES`` distinct real values) it prints
 
 - ``one step``: ``var(sample) / var(real)`` of ``--samples`` samples of one GWM fitted on the
-  real rows, mean and standard error: the bias of a single generation;
+  real rows, mean and standard error: the bias of a single generation; ``step from g<k>``
+  (``--steps``): the same from generation ``k`` of the first chain, against that generation's
+  own variance (a bias that appears once the table has drifted);
 - ``g<k>``: the ratio after ``--generations`` generations of repeated synthesis, mean over
   ``--chains`` chains and its standard error (chain-to-chain spread over sqrt(chains)),
 
@@ -64,32 +66,43 @@ def column_table(name, args):
 
     first = fitted(real)
     mixed = dict(zip(first._columns, first._model.continuous, strict=True))
-    one_step = pd.DataFrame([ratios(first, seed) for seed in range(args.samples)])
-    chains = []
-    for _ in range(args.chains):
+    chains, tables = [], {0: real}
+    for chain in range(args.chains):
         current = real
-        for _ in range(args.generations):
+        for generation in range(1, args.generations + 1):
             synthesizer = fitted(current)
             _compat.set_random_state(synthesizer, int(rng.integers(2**31)))
             current = synthesizer.sample(len(real))[table_name]
+            if chain == 0:
+                tables[generation] = current
 
         chains.append(current[continuous].astype(float).var() / variance)
 
-    chains = pd.DataFrame(chains)
-    last = f'g{args.generations}'
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             'table': name,
             'column': continuous,
             'distinct': [real[column].nunique() for column in continuous],
             'share at min': [(real[column] == real[column].min()).mean() for column in continuous],
             'mixed': [mixed.get(column, False) for column in continuous],
-            'one step': one_step.mean().to_numpy(),
-            'one step s.e.': (one_step.std() / np.sqrt(len(one_step))).to_numpy(),
-            last: chains.mean().to_numpy(),
-            f'{last} s.e.': (chains.std() / np.sqrt(len(chains))).to_numpy(),
         }
     )
+    for generation in args.steps:  # one step from that generation of the first chain
+        start = tables[generation]
+        start_variance = start[continuous].astype(float).var()
+        synthesizer = fitted(start)
+        steps = pd.DataFrame(
+            [ratios(synthesizer, seed) * variance / start_variance for seed in range(args.samples)]
+        )
+        label = 'one step' if generation == 0 else f'step from g{generation}'
+        frame[label] = steps.mean().to_numpy()
+        frame[f'{label} s.e.'] = (steps.std() / np.sqrt(len(steps))).to_numpy()
+
+    chains = pd.DataFrame(chains)
+    last = f'g{args.generations}'
+    frame[last] = chains.mean().to_numpy()
+    frame[f'{last} s.e.'] = (chains.std() / np.sqrt(len(chains))).to_numpy()
+    return frame
 
 
 def main():
@@ -97,7 +110,14 @@ def main():
     parser.add_argument('--datasets', nargs='+', required=True)
     parser.add_argument('--generations', type=int, default=10)
     parser.add_argument('--chains', type=int, default=5)
-    parser.add_argument('--samples', type=int, default=50, help='samples of the one-step fit')
+    parser.add_argument('--samples', type=int, default=50, help='samples of each one-step fit')
+    parser.add_argument(
+        '--steps',
+        nargs='+',
+        type=int,
+        default=[0],
+        help='generations of the first chain to measure one step from (0: the real rows)',
+    )
     parser.add_argument('--rows', type=int, default=2000, help='training rows at most')
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()

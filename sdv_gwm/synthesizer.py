@@ -643,6 +643,10 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             self._model.blend = self._noise_blend()
             self._training_keys = keys.result()
 
+        if self._model.blend is None:  # the blend's calibration compensates its own variance
+            reject = self._is_copy if self._redraws_copies else None
+            self._model.calibrate_spread(reject, self._step)
+
         self._calibrate_noise()
 
     def _fit_statistics(self, columns, moments):

@@ -411,3 +411,44 @@ def test_spread_gives_back_what_the_rooms_take_without_piling_up_at_the_bounds()
     assert np.mean(1 - ratios[0]) < 0.5 * np.mean(1 - ratios[1])
     # ... and puts no value on a bound that the mixing did not put there.
     assert at_bound[0] == at_bound[1]
+
+
+def test_calibrated_spread_gives_back_what_copy_redraws_and_rounding_take():
+    # Integer columns and a reject of rows equal to a training row once rounded: winners on a
+    # bound get weights next to 1 there, are copies, and their redraws pull them inwards.
+    rng = np.random.default_rng(11)
+    n = 400
+    a = (rng.random(n) < 0.4).astype(float)
+    x = np.minimum(rng.poisson(np.where(a == 1, 6.0, 2.0)), 9).astype(float)
+    y = np.round(18 + 2 * x + rng.gamma(2, 8, n), 1)
+    data = np.column_stack([x, y, a])
+    continuous = np.array([True, True, False])
+    lower = np.where(continuous, data.min(axis=0), -np.inf)
+    upper = np.where(continuous, data.max(axis=0), np.inf)
+    step = np.array([1.0, 0.1, 0.0])
+    training = np.unique(np.rint(data[:, 0]) * 10**5 + np.rint(data[:, 1] * 10))
+
+    def reject(block):
+        return np.isin(np.rint(block[:, 0]) * 10**5 + np.rint(block[:, 1] * 10), training)
+
+    def sample(engine, seed):
+        engine.set_random_state(seed)
+        synthetic = engine.sample(N_SYNTH, reject=reject)
+        synthetic[:, :2] = np.rint(synthetic[:, :2] / step[:2]) * step[:2]
+        return synthetic
+
+    engine = mixer(data, continuous, lower=lower, upper=upper)
+    variance = data[:, :2].var(axis=0)
+    before = sample(engine, 1)[:, :2].var(axis=0) / variance
+    engine.calibrate_spread(reject, step)
+    synthetic = sample(engine, 1)  # not the pilots' seed
+    after = synthetic[:, :2].var(axis=0) / variance
+    assert reject(synthetic).mean() < 1e-3  # what 100 redraws could not move
+    assert np.all((synthetic[:, :2] >= lower[:2]) & (synthetic[:, :2] <= upper[:2]))
+    # The variance of a rounded column of about 10**5 rows of 400 parents: a few tenths of a
+    # percent of noise.
+    assert np.max(np.abs(before - 1)) > 0.015, before
+    assert np.all(np.abs(after - 1) < 0.01), after
+    # Scaling around the class centres keeps the class means.
+    for level in (0.0, 1.0):
+        assert mean_check(synthetic[synthetic[:, 2] == level, 0], x[a == level].mean())

@@ -280,6 +280,7 @@ def repeated_synthesis(
     random_state=None,
     verbose=True,
     quality=True,
+    split_per_chain=False,
 ):
     """Run chains of repeated synthesis and score every generation.
 
@@ -312,6 +313,12 @@ def repeated_synthesis(
         quality (bool):
             Whether to compute SDV's ``quality_score`` (the slowest metric; NaN if not).
             Defaults to True.
+        split_per_chain (bool):
+            Whether chain ``c`` of every synthesizer gets its own holdout split (and training
+            subset), the same for every synthesizer, and is scored against its own real rows
+            (generation 0 of the chain). A score that depends on the split, such as
+            ``tstr`` on a small table, then averages over splits. Defaults to False (one split
+            for all chains).
 
     Returns:
         pandas.DataFrame:
@@ -336,18 +343,17 @@ def repeated_synthesis(
 
     synthesizers = default_synthesizers() if synthesizers is None else synthesizers
     rng = np.random.default_rng(random_state)
-    test = data.sample(frac=holdout, random_state=rng)
-    real = data.drop(index=test.index)
-    if num_rows is not None:
-        real = real.sample(n=min(num_rows, len(real)), random_state=rng)
+    splits = [_split(data, metadata, holdout, num_rows, target, quality, rng)]
+    if split_per_chain:
+        splits += [
+            _split(data, metadata, holdout, num_rows, target, quality, rng)
+            for _ in range(chains - 1)
+        ]
 
-    real = real.reset_index(drop=True)
-    scorer = _Scorer(real, test, metadata, target, quality)
     ml_metric = None
     if target is not None:
-        ml_metric = 'f1_macro' if scorer.classification else 'r2'
+        ml_metric = 'f1_macro' if splits[0][1].classification else 'r2'
 
-    baseline = scorer.score(real)
     records = []
     progress = tqdm(
         total=len(synthesizers) * chains * generations,
@@ -358,6 +364,7 @@ def repeated_synthesis(
     with progress:
         for label, factory in synthesizers.items():
             for chain in range(chains):
+                real, scorer, baseline = splits[chain % len(splits)]
                 records.append({'synthesizer': label, 'chain': chain, 'generation': 0, **baseline})
                 current = real
                 for generation in range(1, generations + 1):
@@ -380,6 +387,18 @@ def repeated_synthesis(
     results['target'] = target
     results['ml_metric'] = ml_metric
     return results
+
+
+def _split(data, metadata, holdout, num_rows, target, quality, rng):
+    """Draw a holdout and the training rows; return them with their scorer and its baseline."""
+    test = data.sample(frac=holdout, random_state=rng)
+    real = data.drop(index=test.index)
+    if num_rows is not None:
+        real = real.sample(n=min(num_rows, len(real)), random_state=rng)
+
+    real = real.reset_index(drop=True)
+    scorer = _Scorer(real, test, metadata, target, quality)
+    return real, scorer, scorer.score(real)
 
 
 def summarize(results, metric='median_variance_ratio'):

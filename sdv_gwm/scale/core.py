@@ -332,12 +332,13 @@ def synthesize_partition(rows, model, num_rows, random_state, buckets=None):
     synthesizer = model.synthesizer
     groups = None if buckets is None else pd.factorize(np.asarray(buckets))[0]
     mixer = Mixer(data, groups=groups, donors=synthesizer.discrete_donors, **model.mixing)
-    mixer.set_random_state(random_state)
     reject = None
     if synthesizer._redraws_copies:
         training_keys = KeySet(synthesizer._row_keys(data.copy()))
         reject = functools.partial(synthesizer._is_copy, training_keys=training_keys)
 
+    mixer.calibrate_spread(reject, synthesizer._step)  # as the in-memory fit does
+    mixer.set_random_state(random_state)
     sampled = mixer.sample(num_rows, reject=reject)
     return model.codec.decode(sampled)
 

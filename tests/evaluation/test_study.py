@@ -165,6 +165,28 @@ def test_same_seed_same_results(default_data):
     pd.testing.assert_frame_equal(*runs)
 
 
+def test_split_per_chain(default_data):
+    """Every chain has its own real rows, shared by the synthesizers (one split by default:
+    ``test_generation_zero_is_the_real_table``)."""
+    data, metadata = default_data
+    results = repeated_synthesis(
+        data,
+        metadata,
+        {'GWM': GWMSynthesizer, 'again': GWMSynthesizer},
+        generations=1,
+        chains=2,
+        num_rows=300,
+        random_state=0,
+        verbose=False,
+        quality=False,
+        split_per_chain=True,
+    )
+    real = results[results['generation'] == 0]
+    baselines = real.pivot(index='chain', columns='synthesizer', values='ml_efficacy')
+    assert (baselines['GWM'] == baselines['again']).all()
+    assert baselines['GWM'].nunique() == 2
+
+
 def test_numerical_target_is_scored_with_r2():
     data, metadata = load_dataset('AER/CPS1985')
     results = repeated_synthesis(
