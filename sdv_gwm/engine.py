@@ -855,9 +855,10 @@ class Mixer:
         Seeded pilot samples with common random numbers (the same pairs and first weights)
         measure that loss: ``v(c) = t + P(c) - P0``, with ``t`` the training variance of a
         mixed column, ``P(c)`` its variance in a pilot sampled as ``sample`` samples (with
-        ``reject``, rounded to ``step``) at the factor ``c`` and ``P0`` in one without either at
-        the current factor ``c0``, whose expectation ``_room_spread`` set to ``t``. The
-        difference of two pilots that share their draws is much less noisy than either. The
+        ``reject``, rounded to ``step``) at the factor ``c`` and ``P0`` that of the first pilot's
+        first draws (before any redraw or rounding, at the current factor ``c0``), whose
+        expectation ``_room_spread`` set to ``t``. The difference of two variances of the same
+        draws is much less noisy than either. The
         secant through ``v(c0)`` and ``v(c1)``, ``c1 = c0 t / v(c0)``, gives the factor at which
         ``v`` meets ``t``. Scaling stays around the class centres, so class means do not move.
 
@@ -879,18 +880,22 @@ class Mixer:
         step = np.zeros(cont.sum()) if step is None else np.asarray(step, float)[cont]
         rounded = step > 0
 
-        def variance(spread, rejected=reject, grid=step):
+        layout = self.layout()
+
+        def variance(spread, drawn=None):
+            """A pilot's variances as ``sample`` gives them (one block), rounded."""
             self.spread = spread
             self.set_random_state(seed)
-            pilot = self.sample(rows, reject=rejected)[:, cont]
-            on = rounded & (grid > 0)
-            pilot[:, on] = np.rint(pilot[:, on] / grid[on]) * grid[on]
+            pilot = self._sample_block(rows, layout, reject, drawn)[:, cont]
+            pilot[:, rounded] = np.rint(pilot[:, rounded] / step[rounded]) * step[rounded]
             return np.nanvar(pilot, axis=0)
 
         start = self.spread
         with np.errstate(invalid='ignore', divide='ignore'):
-            plain = variance(start, None, np.zeros_like(step))
-            first_variance = target + variance(start) - plain
+            drawn = []  # P0 is the same pilot's first draws: no redraws, no rounding
+            first_variance = variance(start, drawn)
+            plain = np.nanvar(drawn[0][:, cont], axis=0)
+            first_variance += target - plain
             first = start * target / first_variance
             first = np.where(np.isfinite(first) & (first > 0), first, start)
             slope = (target + variance(first) - plain - first_variance) / (first - start)
@@ -1157,10 +1162,14 @@ class Mixer:
         shuffled[rank] = loser[rank][following]
         return shuffled
 
-    def _sample_block(self, num_rows, layout, reject):
+    def _sample_block(self, num_rows, layout, reject, drawn=None):
+        """Rows of one chunk of ``sample``; ``drawn`` (a list) receives them before redraws."""
         parent_i, parent_j = self.draw_pairs(num_rows, layout)
         donors = None if self.donors is None else self.draw_donors(parent_i, layout)
         block, lam, first_wins = self.mix(parent_i, parent_j, donors)
+        if drawn is not None:
+            drawn.append(block.copy())
+
         if reject is None:
             return block
 
