@@ -23,7 +23,7 @@ import pandas as pd
 from sdv.errors import InvalidDataError, SamplingError, SynthesizerInputError
 
 from sdv_gwm import _compat, codec
-from sdv_gwm.engine import KeySet, Mixer
+from sdv_gwm.engine import ClassMeans, KeySet, Mixer
 from sdv_gwm.moments import Moments
 
 #: Training rows per partition when the caller does not say.
@@ -38,8 +38,12 @@ BLOCK, BLOCK_ROWS = '_gwm_block', 100_000
 #: Column metadata that SDV detects from values; dropped when it was detected from a sample.
 SAMPLE_KEYS = ('range_is_nullable', 'range_values', 'range_min', 'range_max', 'decimal_places')
 
-# Independent random streams derived from the one seed of a ``sample`` call.
-_PLACE, _ALLOCATE, _MIX = 0, 1, 2
+#: Training rows of the uniform sample ``fit`` draws (the splits of the transport's classes
+#: and its spread factors come from it).
+SAMPLE_ROWS = 50_000
+
+# Independent random streams derived from the one seed of a ``sample`` call (and of ``fit``).
+_PLACE, _ALLOCATE, _MIX, _SAMPLE = 0, 1, 2, 3
 
 
 def generator(seed, stream, index=0):
@@ -195,9 +199,7 @@ def place(frame, columns, plan, seed, index, start=0):
             frame).
     """
     group = np.searchsorted(plan.keys, group_keys(frame, columns))
-
-    bits = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(_PLACE, index)))
-    draw = np.random.Generator(bits.advance(start)).random(len(frame))  # one draw per row
+    draw = _uniforms(seed, _PLACE, index, start, len(frame))
     bucket = plan.offset[group] + (draw * plan.buckets[group]).astype(int)
     return frame.assign(
         **{
@@ -206,6 +208,54 @@ def place(frame, columns, plan, seed, index, start=0):
             ROW: (np.int64(index) << 32) + start + np.arange(len(frame), dtype=np.int64),
         }
     )
+
+
+def _uniforms(seed, stream, index, start, count):
+    """One uniform per row of an input partition, whatever batches it comes in."""
+    bits = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(stream, index)))
+    return np.random.Generator(bits.advance(start)).random(count)
+
+
+@dataclass
+class RowSample:
+    """A uniform sample without replacement of the training rows, mergeable.
+
+    Every row draws a uniform key (a seeded stream per input partition); the sample is the
+    ``size`` rows with the smallest keys, so the samples of partitions merge into the sample of
+    their union.
+    """
+
+    keys: np.ndarray
+    rows: np.ndarray
+
+    @classmethod
+    def of(cls, rows, index, start, size=SAMPLE_ROWS):
+        """Sample encoded rows of an input partition.
+
+        Args:
+            rows (numpy.ndarray):
+                Encoded training rows.
+            index (int):
+                The input partition's number.
+            start (int):
+                Position of the first row in the partition.
+            size (int):
+                Rows kept at most.
+
+        Returns:
+            RowSample:
+                The sample.
+        """
+        return cls(_uniforms(0, _SAMPLE, index, start, len(rows)), rows)._smallest(size)
+
+    def merge(self, other, size=SAMPLE_ROWS):
+        """The sample of the union of two disjoint sets of rows."""
+        keys = np.concatenate([self.keys, other.keys])
+        return RowSample(keys, np.concatenate([self.rows, other.rows]))._smallest(size)
+
+    def _smallest(self, size):
+        order = np.argsort(self.keys, kind='stable')[:size]
+        return RowSample(self.keys[order], self.rows[order])
 
 
 def allocate(num_rows, sizes, seed):
@@ -264,11 +314,14 @@ class Model:
         mixing (dict):
             The ``Mixer`` arguments fitted from the whole table: mask of the mixed columns,
             weight law (for the whole table's number of rows), bounds, transport, rounding
-            noise.
+            noise and, with transport, the class means and spreads and the spread factors.
         groups (GroupCounts):
             Training rows per ``mix_within`` group.
         meta (pandas.DataFrame):
             A synthetic row, for the columns and dtypes of the output.
+        atoms (numpy.ndarray or None):
+            With ``transport``, the atoms' values at the lower and upper bound of each column
+            (``NaN``: none), as the classes were fitted.
     """
 
     synthesizer: object
@@ -276,6 +329,7 @@ class Model:
     mixing: dict
     groups: GroupCounts
     meta: pd.DataFrame
+    atoms: np.ndarray = None
 
     @property
     def columns(self):
@@ -456,21 +510,72 @@ def _runs(values):
     return list(zip(np.r_[0, edges], np.r_[edges, len(values)], strict=True))
 
 
-def summarize(frame, model):
+def summarize(frame, index, start, model):
     """Summarise a chunk of training rows once the codec is fitted (the second reduction).
 
     Args:
         frame (pandas.DataFrame):
             Training rows.
+        index (int):
+            Number of their input partition.
+        start (int):
+            Position of the first row in the partition.
         model (Model):
             A model whose codec is fitted.
 
     Returns:
-        tuple[sdv_gwm.moments.Moments, GroupCounts]:
-            The moments of the encoded rows and the group counts.
+        tuple[sdv_gwm.moments.Moments, GroupCounts, RowSample]:
+            The moments of the encoded rows, the group counts and a uniform sample.
     """
     frame = plain_frame(frame)
-    return Moments.of(model.codec.encode(frame)), GroupCounts.of(frame, model.mix_within)
+    data = model.codec.encode(frame)
+    return (
+        Moments.of(data),
+        GroupCounts.of(frame, model.mix_within),
+        RowSample.of(data, index, start),
+    )
+
+
+def class_normal(frame, model):
+    """The normal equations of the transport's class means over a chunk of training rows.
+
+    Args:
+        frame (pandas.DataFrame):
+            Training rows.
+        model (Model):
+            A model whose ``mixing`` holds the classes' splits.
+
+    Returns:
+        sdv_gwm.engine.NormalEquations:
+            Summed over all rows, they give the coefficients.
+    """
+    classes = model.mixing['classes']
+    return classes.normal(*_class_columns(model.codec.encode(plain_frame(frame)), model))
+
+
+def class_scale_sums(frame, model):
+    """The sums of squared residuals that the transport's class spreads need, over a chunk.
+
+    Args:
+        frame (pandas.DataFrame):
+            Training rows.
+        model (Model):
+            A model whose ``mixing`` holds the classes with their coefficients.
+
+    Returns:
+        tuple[numpy.ndarray, numpy.ndarray]:
+            Summed over all rows, they give the spreads (``ClassModel.fit_scales``).
+    """
+    classes = model.mixing['classes']
+    return classes.scale_sums(*_class_columns(model.codec.encode(plain_frame(frame)), model))
+
+
+def _class_columns(data, model):
+    """The inherited columns and the mixable values (atoms missing) of encoded rows."""
+    continuous, atoms = model.mixing['continuous'], model.atoms[:, model.mixing['continuous']]
+    values = data[:, continuous]
+    values[(values == atoms[0]) | (values == atoms[1])] = np.nan
+    return data[:, ~continuous], values
 
 
 class DistributedGWM:
@@ -558,8 +663,10 @@ class DistributedGWM:
         model = Model(
             synthesizer, fitted, None, None, fitted.decode(fitted.encode(statistics.rows.iloc[:1]))
         )
-        summaries = self._map(data, functools.partial(summarize, model=model), _merge_summaries)
-        moments, groups = functools.reduce(_merge_summaries, summaries)
+        summaries = self._map(
+            data, functools.partial(summarize, model=model), _merge_summaries, indexed=True
+        )
+        moments, groups, sample = functools.reduce(_merge_summaries, summaries)
         columns = pd.Index(fitted.output_columns)
         empty = list(columns[moments.count == 0])
         if empty:
@@ -569,8 +676,30 @@ class DistributedGWM:
 
         model.mixing = synthesizer._fit_statistics(columns, moments)
         model.groups = groups
+        if model.mixing['transport']:
+            self._fit_classes(model, data, sample.rows)
+
         self.model, self.data = model, data
         return self
+
+    def _fit_classes(self, model, data, sample):
+        """Fit the transport's class means and spreads on all rows, and its spread factors.
+
+        The splits (levels and cells with an indicator) are those ``ClassMeans`` finds in the
+        uniform sample; the coefficients and the level spreads are the whole table's, from
+        sums over the partitions (two more passes); the ``spread`` factors are measured on the
+        sample's pairs. Every partition's ``Mixer`` then only predicts with them.
+        """
+        probe = Mixer(sample, **{**model.mixing, 'transport': False})
+        model.atoms = probe.atoms  # as a partition decides them, on a uniform sample
+        model.mixing['classes'] = ClassMeans(*_class_columns(sample, model)).model()
+        normal = self._map(data, functools.partial(class_normal, model=model), _merge)
+        model.mixing['classes'].fit_normal(functools.reduce(_merge, normal))
+        sums = self._map(
+            data, functools.partial(class_scale_sums, model=model), _add_pairs
+        )
+        model.mixing['classes'].fit_scales(*functools.reduce(_add_pairs, sums))
+        model.mixing['spread'] = Mixer(sample, **model.mixing).spread
 
     def sample(self, num_rows, seed=0):
         """Sample synthetic rows into a lazy distributed frame.
@@ -624,7 +753,15 @@ def _merge_partials(first, second, metadata):
 
 
 def _merge_summaries(first, second):
-    return first[0].merge(second[0]), first[1].merge(second[1])
+    return tuple(one.merge(other) for one, other in zip(first, second, strict=True))
+
+
+def _merge(first, second):
+    return first.merge(second)
+
+
+def _add_pairs(first, second):
+    return first[0] + second[0], first[1] + second[1]
 
 
 def _count_placed(frame, index, start, plan, seed, columns):
