@@ -332,11 +332,6 @@ class Model:
     atoms: np.ndarray = None
 
     @property
-    def columns(self):
-        """list[str]: The training columns the codec reads."""
-        return [column.name for column in self.codec.columns]
-
-    @property
     def mix_within(self):
         """list[str]: Columns a row's partner must share."""
         return self.synthesizer.mix_within or []
@@ -351,18 +346,17 @@ class Model:
         return self.meta.iloc[:0]
 
 
-def synthesize_partition(rows, model, num_rows, random_state, buckets=None):
-    """Turn the training rows of one partition into synthetic rows.
+def synthesize_partition(data, model, num_rows, random_state, buckets=None):
+    """Turn the encoded training rows of one partition into synthetic rows.
 
-    The rows are encoded (unless they are already), mixed by a ``Mixer`` whose pairs never
-    leave a bucket, and decoded. The law and the bounds are the whole table's, so a partition
-    mixes as the in-memory synthesizer mixes these rows; a row equal to one of the
+    The rows are mixed by a ``Mixer`` whose pairs never leave a bucket, and decoded. The law,
+    the bounds and, with transport, the class means and spreads are the whole table's, so a
+    partition mixes as the in-memory synthesizer mixes these rows; a row equal to one of the
     partition's training rows once written is drawn again, as in memory.
 
     Args:
-        rows (pandas.DataFrame or numpy.ndarray):
-            Training rows, in a reproducible order: a frame of the table's columns, or their
-            encoding (``model.codec.encode``).
+        data (numpy.ndarray):
+            Encoded training rows (``model.codec.encode``), in a reproducible order.
         model (Model):
             The fitted model.
         num_rows (int):
@@ -378,10 +372,6 @@ def synthesize_partition(rows, model, num_rows, random_state, buckets=None):
     """
     if num_rows == 0:
         return model.empty()
-
-    data = rows
-    if isinstance(rows, pd.DataFrame):
-        data = model.codec.encode(plain_frame(rows))
 
     synthesizer = model.synthesizer
     groups = None if buckets is None else pd.factorize(np.asarray(buckets))[0]
@@ -401,9 +391,8 @@ def synthesize_placed(frame, model, allocation, seed):
 
     Args:
         frame (pandas.DataFrame):
-            The training rows of one or more whole output partitions, in any order: with the
-            columns ``place`` adds, or as the blocks of ``place_blocks`` (columns
-            ``PARTITION`` and ``BLOCK``), which give the same synthetic rows.
+            The training rows of one or more whole output partitions as the blocks of
+            ``place_blocks`` (columns ``PARTITION`` and ``BLOCK``), in any order.
         model (Model):
             The fitted model.
         allocation (numpy.ndarray):
@@ -419,32 +408,18 @@ def synthesize_placed(frame, model, allocation, seed):
         synthesize_partition(
             rows, model, int(allocation[index]), generator(seed, _MIX, index), buckets
         )
-        for index, rows, buckets in _partitions(frame, model)
+        for index, rows, buckets in _partitions(frame)
     ]
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else (parts or [model.empty()])[0]
 
 
-def _partitions(frame, model):
-    """``(number, rows in row id order, their buckets)`` of every output partition, in order."""
-    if not len(frame):
-        return
-
-    if BLOCK in frame:
-        for index, blocks in frame.groupby(PARTITION, sort=True):
-            unpacked = zip(*map(pickle.loads, blocks[BLOCK]), strict=True)
-            ids, buckets, data = (np.concatenate(arrays) for arrays in unpacked)
-            order = np.argsort(ids, kind='stable')
-            yield int(index), data[order], buckets[order]
-
-        return
-
-    # One sort by (partition, row id) and one copy of the training columns, for all partitions
-    order = np.lexsort((frame[ROW].to_numpy(), frame[PARTITION].to_numpy()))
-    partition = frame[PARTITION].to_numpy()[order]
-    buckets = frame[BUCKET].to_numpy()[order]
-    rows = frame[model.columns].take(order)
-    for first, last in _runs(partition):
-        yield int(partition[first]), rows.iloc[first:last], buckets[first:last]
+def _partitions(frame):
+    """``(number, encoded rows in row id order, their buckets)`` of every output partition."""
+    for index, blocks in frame.groupby(PARTITION, sort=True):
+        unpacked = zip(*map(pickle.loads, blocks[BLOCK]), strict=True)
+        ids, buckets, data = (np.concatenate(arrays) for arrays in unpacked)
+        order = np.argsort(ids, kind='stable')
+        yield int(index), data[order], buckets[order]
 
 
 def place_blocks(batches, model, plan, seed, index):
@@ -695,9 +670,7 @@ class DistributedGWM:
         model.mixing['classes'] = ClassMeans(*_class_columns(sample, model)).model()
         normal = self._map(data, functools.partial(class_normal, model=model), _merge)
         model.mixing['classes'].fit_normal(functools.reduce(_merge, normal))
-        sums = self._map(
-            data, functools.partial(class_scale_sums, model=model), _add_pairs
-        )
+        sums = self._map(data, functools.partial(class_scale_sums, model=model), _add_pairs)
         model.mixing['classes'].fit_scales(*functools.reduce(_add_pairs, sums))
         model.mixing['spread'] = Mixer(sample, **model.mixing).spread
 
