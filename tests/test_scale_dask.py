@@ -64,6 +64,31 @@ def test_fit_from_partitions_gives_the_in_memory_statistics(table, in_memory, di
     )
 
 
+def test_transport_classes_are_fitted_on_all_rows(table, distributed):
+    """The 8 partitions' sums give the one-shot fit of the whole table with the same splits."""
+    from sdv_gwm.engine import ClassModel
+    from sdv_gwm.scale import core
+
+    data, _ = table
+    model = distributed.model
+    merged = model.mixing['classes']
+    discrete, values = core._class_columns(model.codec.encode(core.plain_frame(data)), model)
+    whole = ClassModel(merged.splits, merged.width, merged.levels)
+    whole.fit_normal(whole.normal(discrete, values))
+    whole.fit_scales(*whole.scale_sums(discrete, values))
+    assert merged.width > 1 + discrete.shape[1]  # levels of several columns
+    np.testing.assert_allclose(merged.coefficients, whole.coefficients, rtol=1e-9, atol=1e-9)
+    missing = np.isnan(values)
+    np.testing.assert_allclose(
+        merged.row_scales(discrete, missing), whole.row_scales(discrete, missing), rtol=1e-9
+    )
+    # The classes' residuals have mean zero over the whole table within every level.
+    residual = np.where(missing, 0.0, values - merged.predict(discrete, missing))
+    design = merged.design(discrete, missing)
+    np.testing.assert_allclose(design.T @ residual, 0, atol=1e-6 * np.nanmax(np.abs(values)))
+    assert model.mixing['spread'].shape == (values.shape[1],)
+
+
 def test_sample_keeps_the_moments_of_the_in_memory_path(table, in_memory, distributed):
     data, _ = table
     sampled = distributed.sample(ROWS, seed=0)
