@@ -120,7 +120,7 @@ def job(engine, workers, source, target, rows, per_partition):
         synthesizer = SparkGWM(rows_per_partition=per_partition)
         synthesizer.fit(spark.read.parquet(source))
         fitted, fitted_cpu = time.perf_counter(), tree_cpu(seen)
-        synthesizer.sample(rows, seed=0).write.parquet(target)
+        synthesizer.write_parquet(rows, target, seed=0)
     else:
         import pandas as pd
         from sdv.metadata import Metadata

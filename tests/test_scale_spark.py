@@ -91,6 +91,22 @@ def test_parquet_out_one_spark_partition_per_output_partition(fitted, tmp_path):
     assert written['wind_gust'].isna().any() and written['wind_gust'].notna().any()
 
 
+def test_write_parquet_writes_the_rows_of_sample_one_file_per_partition(fitted, tmp_path):
+    target = tmp_path / 'written'
+    assert fitted.write_parquet(3000, target, seed=1) == 3000
+    assert sorted(path.name for path in target.iterdir()) == [
+        f'part-{index:05d}.parquet' for index in range(4)
+    ]
+    written = pd.read_parquet(target)
+    expected = fitted.sample(3000, seed=1).toPandas()
+    order = list(expected.columns)
+    pd.testing.assert_frame_equal(
+        written.sort_values(order, ignore_index=True),
+        expected.sort_values(order, ignore_index=True),
+        check_dtype=False,
+    )
+
+
 def test_spark_hash_is_sparks_and_slot_keys_fill_every_partition(spark):
     from pyspark.sql import functions
 

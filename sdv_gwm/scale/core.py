@@ -688,6 +688,10 @@ class DistributedGWM:
             The engine's lazy frame of the synthetic rows (write it with its ``to_parquet``
             or ``write.parquet``).
         """
+        return self._synthesize(*self._plan(num_rows, seed))
+
+    def _plan(self, num_rows, seed):
+        """Check the arguments; return the plan, the allocation and the seed of a sample."""
         if self.model is None:
             raise SamplingError('This synthesizer has not been fitted. Please call fit first.')
 
@@ -713,8 +717,7 @@ class DistributedGWM:
             indexed=True,
         )
         sizes = functools.reduce(np.add, counts, np.zeros(plan.num_partitions, dtype=np.int64))
-        allocation = allocate(int(num_rows), sizes, seed)
-        return self._synthesize(plan, allocation, seed)
+        return plan, allocate(int(num_rows), sizes, seed), seed
 
 
 def _codec_partial(frame, metadata):
