@@ -2,13 +2,15 @@
 
 Two kinds of pure functions, which the Dask and Spark adapters run inside partitions:
 
-- **Statistics by mergeable reductions.** The codec's partials, ``sdv_gwm.moments.Moments``
-  and ``GroupCounts`` summarise one pandas chunk and merge; nothing but the summaries leaves
-  a partition.
+- **Statistics by mergeable reductions.** The codec's partials, ``sdv_gwm.moments.Moments``,
+  ``GroupCounts``, ``RowSample`` and, with ``transport``, the normal equations and squared
+  residuals of its class means (``class_normal``, ``class_scale_sums``) summarise one pandas
+  chunk and merge; nothing but the summaries leaves a partition.
 - **Placement and mixing.** ``place`` gives every training row a random bucket and partition
-  (a random key, then a shuffle on it by the engine); ``allocate`` splits the requested rows
-  over the partitions in proportion to their sizes; ``synthesize_placed`` turns the training
-  rows of one partition into its synthetic rows (encode, ``Mixer``, decode).
+  (a random key, then a shuffle on it by the engine) and ``place_blocks`` packs the encoded
+  rows of each partition into blocks; ``allocate`` splits the requested rows over the
+  partitions in proportion to their sizes; ``synthesize_placed`` turns the blocks of one
+  partition into its synthetic rows (``Mixer``, decode).
 
 Why pairs drawn inside randomly formed partitions keep the moments is derived in the docs'
 "Scale" page.
@@ -557,7 +559,8 @@ class DistributedGWM:
     """GWM on a table that lives in a distributed engine; the base of the engine adapters.
 
     ``fit`` computes every statistic by reductions over the partitions (the codec's partials,
-    then the moments of the encoded rows and the group counts), never collecting the table.
+    then the moments of the encoded rows, the group counts and a uniform sample, then with
+    ``transport`` the sums that fit its class means and spreads), never collecting the table.
     ``sample`` places the training rows at random (a random key, a shuffle on it) and mixes
     the rows of each partition with ``synthesize_placed``. The model is the statistics and
     the table: ``sample`` reads the table ``fit`` was given again.
