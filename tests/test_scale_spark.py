@@ -127,18 +127,12 @@ def test_the_count_pass_sees_the_placement_of_the_mixing_pass(fitted):
     import pickle
 
     from sdv_gwm.scale import core
-    from sdv_gwm.scale.spark import SLOT, _place_partition
-
     model = fitted.model
     plan = core.Plan.of(model.groups, fitted.rows_per_partition)
     count = functools.partial(core._count_placed, plan=plan, seed=5, columns=model.mix_within)
     counts = fitted._map(fitted.data, count, np.add, columns=model.mix_within, indexed=True)
-    schema = f'{core.PARTITION} long, {core.BLOCK} binary, {SLOT} long'
-    place = functools.partial(
-        _place_partition, model=model, plan=plan, seed=5, slots=slot_keys(plan.num_partitions)
-    )
     placed = np.zeros(plan.num_partitions, dtype=np.int64)
-    for partition, block, _ in fitted.data.mapInPandas(place, schema).collect():
+    for partition, block, _ in fitted._blocks(plan, 5).collect():
         placed[partition] += len(pickle.loads(block)[0])
 
     np.testing.assert_array_equal(np.sum(counts, axis=0), placed)

@@ -1,9 +1,10 @@
 """GWM on Spark: a ``pyspark.sql.DataFrame`` in, a lazy ``pyspark.sql.DataFrame`` out.
 
-The partitions run as pandas UDFs: ``mapInPandas`` for the reductions of ``fit`` and for the
+The partitions run as Python UDFs: ``mapInArrow`` for the reductions of ``fit`` and for the
 placement, which encodes the training rows and packs those of each output partition into a few
-binary blocks; ``repartition`` of the blocks, which sends output partition ``p`` to Spark
-partition ``p``; ``mapInPandas`` again for the mixing of each output partition. Runs in local mode,
+binary blocks (pyarrow turns the input batches into pandas frames, more cheaply than
+``mapInPandas``); ``repartition`` of the blocks, which sends output partition ``p`` to Spark
+partition ``p``; ``mapInPandas`` for the mixing of each output partition. Runs in local mode,
 on a cluster and on Databricks. Install with ``pip install 'sdv-gwm[spark]'`` (Spark needs
 Java 17 or later).
 
@@ -22,6 +23,7 @@ import pickle
 
 import numpy as np
 import pandas as pd
+import pyarrow
 from pyspark import TaskContext
 from pyspark.sql import functions, types
 
@@ -65,8 +67,14 @@ class SparkGWM(DistributedGWM):
             # No columns: a constant, so that a file scan reads the row counts only
             data = data.select(*(columns or [functions.lit(0).alias(ROW)]))
 
-        run = functools.partial(_reduce_partition, function=function, merge=merge, indexed=indexed)
-        rows = data.mapInPandas(run, 'index long, payload binary').collect()
+        run = functools.partial(
+            _reduce_partition,
+            function=function,
+            merge=merge,
+            indexed=indexed,
+            time_zone=_time_zone(data),
+        )
+        rows = data.mapInArrow(run, 'index long, payload binary').collect()
         return [pickle.loads(payload) for _, payload in sorted(rows)]
 
     def write_parquet(self, num_rows, path, seed=0):
@@ -116,10 +124,15 @@ class SparkGWM(DistributedGWM):
             ]
         )
         slots = slot_keys(plan.num_partitions)
-        blocks = self.data.mapInPandas(
-            functools.partial(_place_partition, model=model, plan=plan, seed=seed, slots=slots),
-            schema,
+        place = functools.partial(
+            _place_partition,
+            model=model,
+            plan=plan,
+            seed=seed,
+            slots=slots,
+            time_zone=_time_zone(self.data),
         )
+        blocks = self.data.mapInArrow(place, schema)
         return blocks.repartition(plan.num_partitions, SLOT)
 
 
@@ -143,9 +156,9 @@ def _write_partition(batches, model, allocation, seed, path):
         yield pd.DataFrame({'rows': [len(frame)]})
 
 
-def _reduce_partition(batches, function, merge, indexed):
+def _reduce_partition(batches, function, merge, indexed, time_zone):
     index, start, result = TaskContext.get().partitionId(), 0, None
-    for batch in batches:
+    for batch in _frames(batches, time_zone):
         if not len(batch):
             continue
 
@@ -154,12 +167,34 @@ def _reduce_partition(batches, function, merge, indexed):
         start += len(batch)
 
     if result is not None:
-        yield pd.DataFrame({'index': [index], 'payload': [pickle.dumps(result)]})
+        payload = pickle.dumps(result)
+        yield pyarrow.RecordBatch.from_pydict({'index': [index], 'payload': [payload]})
 
 
-def _place_partition(batches, model, plan, seed, slots):
-    for frame in place_blocks(batches, model, plan, seed, TaskContext.get().partitionId()):
-        yield frame.assign(**{SLOT: slots[frame[PARTITION].to_numpy()]})
+def _place_partition(batches, model, plan, seed, slots, time_zone):
+    index = TaskContext.get().partitionId()
+    for frame in place_blocks(_frames(batches, time_zone), model, plan, seed, index):
+        frame = frame.assign(**{SLOT: slots[frame[PARTITION].to_numpy()]})
+        yield pyarrow.RecordBatch.from_pandas(frame, preserve_index=False)
+
+
+def _frames(batches, time_zone):
+    """Arrow batches as pandas frames, datetimes naive in the session's time zone.
+
+    As ``mapInPandas`` would give them, at the cost of pyarrow's conversion, not Spark's.
+    """
+    for batch in batches:
+        frame = batch.to_pandas()
+        for name, dtype in frame.dtypes.items():
+            if isinstance(dtype, pd.DatetimeTZDtype):
+                local = frame[name].dt.tz_convert(time_zone).dt.tz_localize(None)
+                frame[name] = local.astype('datetime64[ns]')
+
+        yield frame
+
+
+def _time_zone(data):
+    return data.sparkSession.conf.get('spark.sql.session.timeZone')
 
 
 def slot_keys(num_partitions):
