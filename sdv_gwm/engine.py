@@ -169,15 +169,15 @@ class NormalEquations:
 
     @classmethod
     def of(cls, design, values, missing):
-        """The normal equations of some rows.
+        """The normal equations of some rows (the arguments of ``fit_columns``).
 
         Args:
             design (numpy.ndarray or scipy.sparse.csr_matrix):
-                ``(n, m)`` regressors.
+                The rows' regressors.
             values (numpy.ndarray):
-                ``(n, q)`` targets.
+                Their targets.
             missing (numpy.ndarray):
-                ``(n, q)`` cells left out of their column's fit.
+                Their cells left out of each column's fit.
 
         Returns:
             NormalEquations:
@@ -411,9 +411,9 @@ class ClassModel:
 
         Args:
             discrete (numpy.ndarray):
-                ``(n, k)`` inherited values.
+                The rows' inherited values, as for ``normal``.
             values (numpy.ndarray):
-                ``(n, q)`` mixable values (``NaN``: missing or atom).
+                Their mixable values, as for ``normal``.
 
         Returns:
             tuple[numpy.ndarray, numpy.ndarray]:
@@ -469,9 +469,9 @@ class ClassModel:
 
         Args:
             discrete (numpy.ndarray):
-                ``(n, k)`` inherited values.
+                The rows' inherited values, as for ``design``.
             missing (numpy.ndarray):
-                ``(n, q)`` whether each mixed cell is missing (or an atom).
+                Their missing (or atom) mixed cells, as for ``design``.
 
         Returns:
             numpy.ndarray:

@@ -127,6 +127,7 @@ def test_the_count_pass_sees_the_placement_of_the_mixing_pass(fitted):
     import pickle
 
     from sdv_gwm.scale import core
+
     model = fitted.model
     plan = core.Plan.of(model.groups, fitted.rows_per_partition)
     count = functools.partial(core._count_placed, plan=plan, seed=5, columns=model.mix_within)
