@@ -107,6 +107,21 @@ def test_write_parquet_writes_the_rows_of_sample_one_file_per_partition(fitted, 
     )
 
 
+def test_partitions_reach_python_as_mapinpandas_gives_them(spark):
+    """Arrow batches turned into pandas by pyarrow: datetimes naive in the session's zone."""
+    frame = pd.DataFrame(
+        {
+            'time': pd.to_datetime(['2020-01-01 10:00:00.25', None, '2021-06-01 23:59:59.5']),
+            'text': ['a', None, 'c'],
+            'number': [1.0, np.nan, 3.0],
+            'count': [1, 2, 3],
+        }
+    )
+    data = spark.createDataFrame(frame).coalesce(1)
+    (seen,) = SparkGWM._map(data, lambda batch: batch, lambda first, second: first)
+    pd.testing.assert_frame_equal(seen, data.toPandas())
+
+
 def test_spark_hash_is_sparks_and_slot_keys_fill_every_partition(spark):
     from pyspark.sql import functions
 
