@@ -8,9 +8,10 @@ Three steps, each a subcommand:
     samples ``--rows`` rows, written in batches of 1,000,000 rows, one parquet file each
     (row groups of 250,000 rows: one Dask partition each).
 ``run``
-    One fit and one sample, in a fresh process: ``--engine dask`` (local threads),
-    ``spark`` (local mode) or ``pandas`` (the in-memory synthesizer, writing its sample in
-    batches), with ``--workers`` threads or cores. The parent polls the resident memory of
+    One fit and one sample, in a fresh process: ``--engine dask`` (local threads, writing
+    with ``to_parquet``), ``spark`` (local mode, writing with ``SparkGWM.write_parquet``) or
+    ``pandas`` (the in-memory synthesizer, writing its sample in batches), with ``--workers``
+    threads or cores. The parent polls the resident memory of
     the whole process tree (the job, Spark's JVM and its Python workers) every 0.1 s with
     psutil and reports the peak; the job reports the wall-clock time and the CPU time of its
     process tree (user + system, psutil) for the fit and for the sample (``sample`` until
@@ -120,7 +121,7 @@ def job(engine, workers, source, target, rows, per_partition):
         synthesizer = SparkGWM(rows_per_partition=per_partition)
         synthesizer.fit(spark.read.parquet(source))
         fitted, fitted_cpu = time.perf_counter(), tree_cpu(seen)
-        synthesizer.sample(rows, seed=0).write.parquet(target)
+        synthesizer.write_parquet(rows, target, seed=0)
     else:
         import pandas as pd
         from sdv.metadata import Metadata

@@ -134,10 +134,10 @@ def _dense(matrix):
 def fit_columns(design, values, missing):
     """Least-squares coefficients of every column of ``values`` on ``design``, where present.
 
-    Through the normal equations: an indicator design has few columns, so its Gram matrix is
-    small; its pseudo-inverse gives lstsq's minimum-norm solution where indicators are collinear
-    (two columns with the same levels, say). A column's missing cells leave its fit: their rows'
-    part of the Gram matrix is subtracted.
+    Through the normal equations (``NormalEquations``): an indicator design has few columns, so
+    its Gram matrix is small; its pseudo-inverse gives lstsq's minimum-norm solution where
+    indicators are collinear (two columns with the same levels, say). A column's missing cells
+    leave its fit.
 
     Args:
         design (numpy.ndarray or scipy.sparse.csr_matrix):
@@ -151,26 +151,95 @@ def fit_columns(design, values, missing):
         numpy.ndarray:
             ``(m, q)`` coefficients (0 for a column missing everywhere).
     """
-    transposed = design.T
-    gram = _dense(transposed @ design)
-    moments = _dense(transposed @ np.where(missing, 0.0, values))
-    coefficients = np.zeros_like(moments)
-    complete = ~missing.any(axis=0)
-    if complete.any():
-        coefficients[:, complete] = np.linalg.lstsq(gram, moments[:, complete], rcond=None)[0]
+    return NormalEquations.of(design, values, missing).solve()
 
-    for column in np.flatnonzero(missing.any(axis=0) & ~missing.all(axis=0)):
-        absent = missing[:, column]
-        if 2 * np.count_nonzero(absent) > len(absent):  # fewer rows present: sum those
-            present = design[~absent]
-            kept = _dense(present.T @ present)
-        else:
-            absent = design[absent]
-            kept = gram - _dense(absent.T @ absent)
 
-        coefficients[:, column] = np.linalg.lstsq(kept, moments[:, column], rcond=None)[0]
+class NormalEquations:
+    """The normal equations of least-squares fits of ``q`` columns on one design; they add up.
 
-    return coefficients
+    The fits of chunks of rows merge into the fit of all of them: the Gram matrix and the
+    products with the targets are sums over the rows.
+
+    Args:
+        gram (numpy.ndarray):
+            ``(m, m)`` Gram matrix of the design.
+        moments (numpy.ndarray):
+            ``(m, q)`` products of the design with the targets (missing cells count 0).
+        present (dict):
+            For each column with missing cells, the ``(m, m)`` Gram matrix of the rows where it
+            is present.
+    """
+
+    def __init__(self, gram, moments, present):
+        self.gram = gram
+        self.moments = moments
+        self.present = present
+
+    @classmethod
+    def of(cls, design, values, missing):
+        """The normal equations of some rows (the arguments of ``fit_columns``).
+
+        Args:
+            design (numpy.ndarray or scipy.sparse.csr_matrix):
+                The rows' regressors.
+            values (numpy.ndarray):
+                Their targets.
+            missing (numpy.ndarray):
+                Their cells left out of each column's fit.
+
+        Returns:
+            NormalEquations:
+                Their normal equations.
+        """
+        transposed = design.T
+        gram = _dense(transposed @ design)
+        moments = _dense(transposed @ np.where(missing, 0.0, values))
+        present = {}
+        for column in np.flatnonzero(missing.any(axis=0)):
+            absent = missing[:, column]
+            if 2 * np.count_nonzero(absent) > len(absent):  # fewer rows present: sum those
+                rows = design[~absent]
+                present[column] = _dense(rows.T @ rows)
+            else:  # their rows' part of the Gram matrix is subtracted
+                rows = design[absent]
+                present[column] = gram - _dense(rows.T @ rows)
+
+        return cls(gram, moments, present)
+
+    def merge(self, other):
+        """Add the normal equations of other rows (same design columns).
+
+        Args:
+            other (NormalEquations):
+                Those of rows disjoint from these.
+
+        Returns:
+            NormalEquations:
+                Those of both.
+        """
+        present = {
+            column: self.present.get(column, self.gram) + other.present.get(column, other.gram)
+            for column in sorted(set(self.present) | set(other.present))
+        }
+        return NormalEquations(self.gram + other.gram, self.moments + other.moments, present)
+
+    def solve(self):
+        """Return the ``(m, q)`` coefficients (0 for a column missing everywhere)."""
+        coefficients = np.zeros_like(self.moments)
+        complete = np.ones(self.moments.shape[1], dtype=bool)
+        complete[list(self.present)] = False
+        if complete.any():
+            coefficients[:, complete] = np.linalg.lstsq(
+                self.gram, self.moments[:, complete], rcond=None
+            )[0]
+
+        for column, kept in self.present.items():
+            if kept.any():
+                coefficients[:, column] = np.linalg.lstsq(
+                    kept, self.moments[:, column], rcond=None
+                )[0]
+
+        return coefficients
 
 
 def _cells(first, second, count):
@@ -238,7 +307,202 @@ def interacting_pairs(codes, residual, min_cell=MIN_CELL_ROWS, limit=MAX_INTERAC
     return [(first, second) for _, first, second in sorted(scores, reverse=True)[:limit]]
 
 
-class ClassMeans:
+class ClassModel:
+    """Class means ``g(d)`` and class spreads of the mixed columns, without training rows.
+
+    The splits (the inherited columns and pairs of them whose levels or cells get an
+    indicator, see ``ClassMeans``), the coefficients of the fit and the spread of each level:
+    small and picklable. ``ClassMeans`` fits one to rows in memory; the distributed fit takes
+    the splits from a uniform sample and the coefficients and spreads from sums over all the
+    rows (``normal``, ``scale_sums``), which add up over partitions.
+
+    Args:
+        splits (list[tuple]):
+            ``(column or pair of splits, own levels or cells, first design column)``.
+        width (int):
+            Columns of the design.
+        levels (int):
+            How many of the splits are single columns (the cells come after them).
+        coefficients (numpy.ndarray or None):
+            ``(m, q)`` coefficients of the design's columns.
+
+    Attributes:
+        table (tuple or None):
+            Per mixed column, the split whose levels set its spread and each level's mean
+            squared residual (``fit_scales``).
+    """
+
+    def __init__(self, splits, width, levels, coefficients=None):
+        self.splits = splits
+        self.width = width
+        self.levels = levels
+        self.coefficients = coefficients
+        self.table = None
+
+    @staticmethod
+    def _columns(discrete, missing):
+        return list(np.asarray(discrete, dtype=float).T) + list(missing.T)
+
+    def _codes(self, discrete, missing):
+        columns = self._columns(discrete, missing)
+        codes = []
+        for key, levels, _ in self.splits:
+            if isinstance(key, tuple):  # a cell of two splits listed before it
+                codes.append(self._cell_codes(codes, key, levels))
+            else:
+                codes.append(_level_codes(columns[key], levels))
+
+        return codes
+
+    def _cell_codes(self, codes, key, cells):
+        """Codes of the cells of the splits ``key`` given their level codes."""
+        first, second = key
+        count = len(self.splits[second][1]) + 1
+        return _level_codes(_cells(codes[first], codes[second], count).astype(float), cells)
+
+    def _design(self, codes, num_rows):
+        rows, columns = [np.arange(num_rows)], [np.zeros(num_rows, dtype=np.intp)]
+        for code, (_, _, start) in zip(codes, self.splits, strict=True):
+            own = np.flatnonzero(code >= 0)
+            rows.append(own)
+            columns.append(start + code[own])
+
+        rows, columns = np.concatenate(rows), np.concatenate(columns)
+        return scipy.sparse.csr_matrix(
+            (np.ones(len(rows)), (rows, columns)), shape=(num_rows, self.width)
+        )
+
+    def design(self, discrete, missing):
+        """The intercept and indicators of rows with these inherited values and missing cells.
+
+        Args:
+            discrete (numpy.ndarray):
+                ``(n, k)`` inherited values.
+            missing (numpy.ndarray):
+                ``(n, q)`` whether each mixed cell is missing (or an atom).
+
+        Returns:
+            scipy.sparse.csr_matrix:
+                ``(n, m)`` design.
+        """
+        if not self.splits:
+            return scipy.sparse.csr_matrix(np.ones((len(missing), 1)))
+
+        return self._design(self._codes(discrete, missing), len(missing))
+
+    def predict(self, discrete, missing):
+        """Return ``g(d)`` for rows with these inherited values and missing cells."""
+        return self.design(discrete, missing) @ self.coefficients
+
+    def normal(self, discrete, values):
+        """The normal equations of the fit of ``values`` on the design of these rows.
+
+        Args:
+            discrete (numpy.ndarray):
+                ``(n, k)`` inherited values.
+            values (numpy.ndarray):
+                ``(n, q)`` mixable values (``NaN``: missing or atom).
+
+        Returns:
+            NormalEquations:
+                Their sum over all rows gives the coefficients (``fit_normal``).
+        """
+        missing = np.isnan(values)
+        return NormalEquations.of(self.design(discrete, missing), values, missing)
+
+    def fit_normal(self, normal):
+        """Set the coefficients from the normal equations of all training rows."""
+        self.coefficients = normal.solve()
+
+    def scale_sums(self, discrete, values):
+        """Per design column, the sums of the squared residuals and the mixable cells.
+
+        Args:
+            discrete (numpy.ndarray):
+                The rows' inherited values, as for ``normal``.
+            values (numpy.ndarray):
+                Their mixable values, as for ``normal``.
+
+        Returns:
+            tuple[numpy.ndarray, numpy.ndarray]:
+                Two ``(m, q)`` arrays; their sums over all rows give the spreads
+                (``fit_scales``).
+        """
+        missing = np.isnan(values)
+        design = self.design(discrete, missing)
+        return self._sums(design, values - design @ self.coefficients, missing)
+
+    @staticmethod
+    def _sums(design, squared, missing):
+        np.square(squared, out=squared)  # in place: 300,000 rows are large
+        squared[missing] = 0.0
+        transposed = design.T
+        # Intercept row: totals; then each level but the baselines
+        return transposed @ squared, transposed @ (~missing).astype(float)
+
+    def fit_scales(self, sums, counts):
+        """Choose, per mixed column, the split that sets its spread, and its levels' spreads.
+
+        For each mixed column the inherited column (or missing-or-atom indicator) whose levels
+        explain most of the squared residual is chosen, and every level gets the mean squared
+        residual of its rows. A level's residuals sum to zero, so ``z = r / scale`` has mean
+        zero, ``E[z^2] = 1`` and ``E[scale^2] = E[r^2]``. Cells are not candidates: the spread
+        of a cell rests on as few as ``MIN_CELL_ROWS`` rows.
+
+        Args:
+            sums (numpy.ndarray):
+                ``(m, q)`` sums of squared residuals (``scale_sums``) over all training rows.
+            counts (numpy.ndarray):
+                ``(m, q)`` their mixable cells.
+        """
+        with np.errstate(divide='ignore', invalid='ignore'):
+            overall = sums[0] / counts[0]
+            # Between-level sum of squares of the squared residual, up to a constant, for no
+            # split (the overall mean) and for each split.
+            fits = [counts[0] * overall**2]
+            means = []
+            for _, levels, start in self.splits[: self.levels]:
+                own = slice(start, start + len(levels))
+                # The baseline level holds what the other levels of the split do not.
+                level_sums = np.vstack([sums[own], sums[0] - sums[own].sum(axis=0)])
+                level_counts = np.vstack([counts[own], counts[0] - counts[own].sum(axis=0)])
+                level_means = np.where(level_counts > 0, level_sums / level_counts, 0.0)
+                fits.append((level_counts * level_means**2).sum(axis=0))
+                means.append(level_means)
+
+        self.table = np.argmax(np.vstack(fits), axis=0), overall, means
+
+    def row_scales(self, discrete, missing):
+        """Spread of each mixed value of these rows (``NaN`` where it is not mixable).
+
+        Args:
+            discrete (numpy.ndarray):
+                The rows' inherited values, as for ``design``.
+            missing (numpy.ndarray):
+                Their missing (or atom) mixed cells, as for ``design``.
+
+        Returns:
+            numpy.ndarray:
+                ``(n, q)`` spreads.
+        """
+        return self._scales(self._codes(discrete, missing), missing)
+
+    def _scales(self, codes, missing):
+        best, overall, means = self.table
+        variances = np.empty(missing.shape)
+        for column in range(missing.shape[1]):
+            if best[column] == 0:
+                variances[:, column] = overall[column]
+            else:  # code -1, the baseline, is the last row of the level means
+                split = best[column] - 1
+                variances[:, column] = means[split][codes[split], column]
+
+        scales = np.sqrt(np.maximum(variances, 0.0, out=variances), out=variances)
+        scales[missing] = np.nan  # (a baseline sum is a difference: clipped at 0 above)
+        return scales
+
+
+class ClassMeans(ClassModel):
     """Fit each mixed column on indicators of the inherited values of its row: ``g(d)``.
 
     The regressors are an intercept, one indicator per level of every inherited column (missing
@@ -265,18 +529,16 @@ class ClassMeans:
             no cells, the fit is additive in the inherited columns.
 
     Attributes:
-        coefficients (numpy.ndarray):
-            ``(m, q)`` coefficients of the design's columns.
         fitted (numpy.ndarray):
             ``(n, q)`` fitted values of the training rows.
     """
 
     def __init__(self, discrete, values, min_rows=MIN_LEVEL_ROWS, min_cell=MIN_CELL_ROWS):
+        # Splits: (column of ``_columns`` or the pair of splits of a cell, its own levels or
+        # cells, first design column)
+        super().__init__([], 1, 0)
         self.values = values
         self.missing = np.isnan(values)
-        # (column of ``_columns`` or the pair of splits of a cell, its own levels or cells,
-        # first design column)
-        self.splits = []
         width = 1
         for index, column in enumerate(self._columns(discrete, self.missing)):
             levels = _own_levels(column, min_rows)
@@ -317,112 +579,24 @@ class ClassMeans:
 
     def _fit(self, codes):
         self.codes = codes
-        self.training_design = self._design(self.codes)
+        self.training_design = self._design(self.codes, len(self.values))
         self.coefficients = fit_columns(self.training_design, self.values, self.missing)
         self.fitted = self.training_design @ self.coefficients
 
-    @staticmethod
-    def _columns(discrete, missing):
-        return list(np.asarray(discrete, dtype=float).T) + list(missing.T)
-
-    def _codes(self, discrete, missing):
-        columns = self._columns(discrete, missing)
-        codes = []
-        for key, levels, _ in self.splits:
-            if isinstance(key, tuple):  # a cell of two splits listed before it
-                codes.append(self._cell_codes(codes, key, levels))
-            else:
-                codes.append(_level_codes(columns[key], levels))
-
-        return codes
-
-    def _cell_codes(self, codes, key, cells):
-        """Codes of the cells of the splits ``key`` given their level codes."""
-        first, second = key
-        count = len(self.splits[second][1]) + 1
-        return _level_codes(_cells(codes[first], codes[second], count).astype(float), cells)
-
-    def _design(self, codes):
-        num_rows = len(self.values) if not codes else len(codes[0])
-        rows, columns = [np.arange(num_rows)], [np.zeros(num_rows, dtype=np.intp)]
-        for code, (_, _, start) in zip(codes, self.splits, strict=True):
-            own = np.flatnonzero(code >= 0)
-            rows.append(own)
-            columns.append(start + code[own])
-
-        rows, columns = np.concatenate(rows), np.concatenate(columns)
-        return scipy.sparse.csr_matrix(
-            (np.ones(len(rows)), (rows, columns)), shape=(num_rows, self.width)
-        )
-
-    def design(self, discrete, missing):
-        """The intercept and indicators of rows with these inherited values and missing cells.
-
-        Args:
-            discrete (numpy.ndarray):
-                ``(n, k)`` inherited values.
-            missing (numpy.ndarray):
-                ``(n, q)`` whether each mixed cell is missing (or an atom).
-
-        Returns:
-            scipy.sparse.csr_matrix:
-                ``(n, m)`` design.
-        """
-        if not self.splits:
-            return scipy.sparse.csr_matrix(np.ones((len(missing), 1)))
-
-        return self._design(self._codes(discrete, missing))
-
-    def predict(self, discrete, missing):
-        """Return ``g(d)`` for rows with these inherited values and missing cells."""
-        return self.design(discrete, missing) @ self.coefficients
+    def model(self):
+        """Return the fit without its training rows (a ``ClassModel``)."""
+        return ClassModel(self.splits, self.width, self.levels, self.coefficients)
 
     def scales(self):
-        """Residual spread of each mixed column within the levels of one inherited column.
-
-        For each mixed column the inherited column (or missing-or-atom indicator) whose levels
-        explain most of the squared residual is chosen, and every row gets the root mean squared
-        residual of its level there. A level's residuals sum to zero, so ``z = r / scale`` has
-        mean zero, ``E[z^2] = 1`` and ``E[scale^2] = E[r^2]``. Cells are not candidates: the
-        spread of a cell rests on as few as ``MIN_CELL_ROWS`` rows.
+        """Spread of each mixed value of the training rows (see ``fit_scales``).
 
         Returns:
             numpy.ndarray:
                 ``(n, q)`` spreads (``NaN`` where the value is not mixable).
         """
-        squared = self.values - self.fitted  # in place from here: 300,000 rows are large
-        np.square(squared, out=squared)
-        squared[self.missing] = 0.0
-        transposed = self.training_design.T
-        sums = transposed @ squared  # intercept row: totals; then each level but the baselines
-        counts = transposed @ (~self.missing).astype(float)
-        with np.errstate(divide='ignore', invalid='ignore'):
-            overall = sums[0] / counts[0]
-            # Between-level sum of squares of the squared residual, up to a constant, for no
-            # split (the overall mean) and for each split.
-            fits = [counts[0] * overall**2]
-            means = []
-            for _, levels, start in self.splits[: self.levels]:
-                own = slice(start, start + len(levels))
-                # The baseline level holds what the other levels of the split do not.
-                level_sums = np.vstack([sums[own], sums[0] - sums[own].sum(axis=0)])
-                level_counts = np.vstack([counts[own], counts[0] - counts[own].sum(axis=0)])
-                level_means = np.where(level_counts > 0, level_sums / level_counts, 0.0)
-                fits.append((level_counts * level_means**2).sum(axis=0))
-                means.append(level_means)
-
-        best = np.argmax(np.vstack(fits), axis=0)
-        variances = np.empty_like(self.values)
-        for column in range(self.values.shape[1]):
-            if best[column] == 0:
-                variances[:, column] = overall[column]
-            else:  # code -1, the baseline, is the last row of the level means
-                split = best[column] - 1
-                variances[:, column] = means[split][self.codes[split], column]
-
-        scales = np.sqrt(np.maximum(variances, 0.0, out=variances), out=variances)
-        scales[self.missing] = np.nan  # (a baseline sum is a difference: clipped at 0 above)
-        return scales
+        squared = self.values - self.fitted
+        self.fit_scales(*self._sums(self.training_design, squared, self.missing))
+        return self._scales(self.codes, self.missing)
 
 
 def row_keys(grid, multipliers):
@@ -659,6 +833,13 @@ class Mixer:
         blend (NoiseBlend or None):
             Blend every mixed row with other rows' residuals (the privacy step, applied after
             mixing, once the discrete values are chosen). ``None`` (default): no blend.
+        classes (ClassModel or None):
+            With ``transport``, the class means and spreads fitted beforehand (with
+            ``fit_scales``), from a table these rows are part of; ``None`` (default): fitted
+            to these rows (``ClassMeans``).
+        spread (numpy.ndarray or None):
+            With ``transport``, the ``spread`` factors measured beforehand; ``None``
+            (default): measured on these rows.
 
     Attributes:
         spread (numpy.ndarray):
@@ -682,6 +863,8 @@ class Mixer:
         transport=False,
         noise=None,
         blend=None,
+        classes=None,
+        spread=None,
     ):
         # Statistics read columns, fastest contiguous (the codec encodes column by column);
         # mixing gathers rows, fastest contiguous too: each kind of work gets its own copy.
@@ -730,9 +913,16 @@ class Mixer:
                 raise ValueError('`transport` needs a weight law that extrapolates.')
 
             self.winner_law = weights.winner_law()
-            classes = ClassMeans(columns[:, ~self.continuous], self._values)
-            self._centres = np.ascontiguousarray(classes.fitted)
-            self._scales = np.ascontiguousarray(classes.scales())
+            discrete = columns[:, ~self.continuous]
+            if classes is None:
+                classes = ClassMeans(discrete, self._values)
+                self._centres = np.ascontiguousarray(classes.fitted)
+                self._scales = np.ascontiguousarray(classes.scales())
+            else:
+                missing = np.isnan(self._values)
+                self._centres = np.ascontiguousarray(classes.predict(discrete, missing))
+                self._scales = classes.row_scales(discrete, missing)
+
             self._standard = self._values - self._centres
             with np.errstate(divide='ignore', invalid='ignore'):
                 self._standard /= self._scales
@@ -750,7 +940,9 @@ class Mixer:
             self.shrink = np.sqrt(1 - np.minimum(share, 1))
 
         self.spread = np.ones(len(self.shrink))
-        if self.transport and self.bounded.any():
+        if self.transport and spread is not None:
+            self.spread = np.asarray(spread, dtype=float)
+        elif self.transport and self.bounded.any():
             self.spread = self._room_spread()
 
         self.set_random_state(None)

@@ -1,3 +1,5 @@
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -36,7 +38,8 @@ def test_fit_from_partitions_gives_the_in_memory_statistics(table, in_memory, di
     model = distributed.model
     # What the in-memory fit hands its Mixer (the Mixer moves bounds next to atoms itself).
     expected = in_memory._fit_statistics(in_memory._columns, Moments.of(in_memory._model.data))
-    assert model.mixing.keys() == expected.keys()
+    # With transport the distributed fit adds the classes fitted on all rows (tested below).
+    assert model.mixing.keys() == expected.keys() | {'classes', 'spread'}
     for key, value in expected.items():
         if key == 'weights':
             law = model.mixing[key]
@@ -59,6 +62,31 @@ def test_fit_from_partitions_gives_the_in_memory_statistics(table, in_memory, di
     np.testing.assert_array_equal(
         model.codec.encode(data)[:, exact], in_memory._codec.encode(data)[:, exact]
     )
+
+
+def test_transport_classes_are_fitted_on_all_rows(table, distributed):
+    """The 8 partitions' sums give the one-shot fit of the whole table with the same splits."""
+    from sdv_gwm.engine import ClassModel
+    from sdv_gwm.scale import core
+
+    data, _ = table
+    model = distributed.model
+    merged = model.mixing['classes']
+    discrete, values = core._class_columns(model.codec.encode(core.plain_frame(data)), model)
+    whole = ClassModel(merged.splits, merged.width, merged.levels)
+    whole.fit_normal(whole.normal(discrete, values))
+    whole.fit_scales(*whole.scale_sums(discrete, values))
+    assert merged.width > 1 + discrete.shape[1]  # levels of several columns
+    np.testing.assert_allclose(merged.coefficients, whole.coefficients, rtol=1e-9, atol=1e-9)
+    missing = np.isnan(values)
+    np.testing.assert_allclose(
+        merged.row_scales(discrete, missing), whole.row_scales(discrete, missing), rtol=1e-9
+    )
+    # The classes' residuals have mean zero over the whole table within every level.
+    residual = np.where(missing, 0.0, values - merged.predict(discrete, missing))
+    design = merged.design(discrete, missing)
+    np.testing.assert_allclose(design.T @ residual, 0, atol=1e-6 * np.nanmax(np.abs(values)))
+    assert model.mixing['spread'].shape == (values.shape[1],)
 
 
 def test_sample_keeps_the_moments_of_the_in_memory_path(table, in_memory, distributed):
@@ -158,13 +186,15 @@ def test_runs_unchanged_on_dask_distributed(table, distributed):
         pd.testing.assert_frame_equal(distributed.sample(4000, seed=2).compute(), local)
 
 
-def test_blocks_give_the_rows_of_the_placed_rows(table, distributed, monkeypatch):
-    """Spark's path (encoded blocks through the shuffle) mixes as the row path does.
+def test_blocks_give_the_same_rows_whatever_the_batches_and_their_order(
+    table, distributed, monkeypatch
+):
+    """Blocks of an output partition mix the same rows however they were cut and delivered.
 
-    Two input partitions delivered in batches of 1,000 rows, blocks of at most 2,500 input
-    rows: an output partition gets several blocks from each input partition, in any order.
-    (``year``, one value, is encoded with uniform draws, which differ between the two paths
-    and decode to the same value.)
+    Two input partitions delivered whole or in batches of 1,000 rows, blocks of at most
+    2,500 input rows: an output partition gets one block or several from each input
+    partition, in any order. (``year``, one value, is encoded with uniform draws, which differ
+    with the batches and decode to the same value.)
     """
     from sdv_gwm.scale import core
 
@@ -173,24 +203,31 @@ def test_blocks_give_the_rows_of_the_placed_rows(table, distributed, monkeypatch
     monkeypatch.setattr(core, 'BLOCK_ROWS', 2500)
     plan = core.Plan.of(model.groups, 3300)
     halves = [data[:13000], data[13000:]]
-    placed = pd.concat([core.place(half, [], plan, 7, index) for index, half in enumerate(halves)])
-    allocation = core.allocate(20_000, np.bincount(placed[core.PARTITION]), 7)
-    blocks = pd.concat(
-        [
-            frame
-            for index, half in enumerate(halves)
-            for frame in core.place_blocks(
-                [half[start : start + 1000] for start in range(0, len(half), 1000)],
-                model,
-                plan,
-                7,
-                index,
-            )
-        ]
-    )
-    assert blocks[core.PARTITION].value_counts().min() >= 4
-    shuffled = blocks.sample(frac=1, random_state=0)
-    expected = core.synthesize_placed(placed.sample(frac=1, random_state=1), model, allocation, 7)
-    result = core.synthesize_placed(shuffled, model, allocation, 7)
+
+    def blocks(size):
+        return pd.concat(
+            [
+                frame
+                for index, half in enumerate(halves)
+                for frame in core.place_blocks(
+                    [half[start : start + size] for start in range(0, len(half), size)],
+                    model,
+                    plan,
+                    7,
+                    index,
+                )
+            ]
+        )
+
+    whole, batched = blocks(len(data)), blocks(1000)
+    assert whole[core.PARTITION].value_counts().max() == 2
+    assert batched[core.PARTITION].value_counts().min() >= 4
+    sizes = [
+        sum(len(pickle.loads(block)[0]) for block in part[core.BLOCK])
+        for _, part in whole.groupby(core.PARTITION)
+    ]
+    allocation = core.allocate(20_000, sizes, 7)
+    expected = core.synthesize_placed(whole.sample(frac=1, random_state=1), model, allocation, 7)
+    result = core.synthesize_placed(batched.sample(frac=1, random_state=0), model, allocation, 7)
     assert len(result) == 20_000
     pd.testing.assert_frame_equal(result, expected)

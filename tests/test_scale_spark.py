@@ -91,6 +91,37 @@ def test_parquet_out_one_spark_partition_per_output_partition(fitted, tmp_path):
     assert written['wind_gust'].isna().any() and written['wind_gust'].notna().any()
 
 
+def test_write_parquet_writes_the_rows_of_sample_one_file_per_partition(fitted, tmp_path):
+    target = tmp_path / 'written'
+    assert fitted.write_parquet(3000, target, seed=1) == 3000
+    assert sorted(path.name for path in target.iterdir()) == [
+        f'part-{index:05d}.parquet' for index in range(4)
+    ]
+    written = pd.read_parquet(target)
+    expected = fitted.sample(3000, seed=1).toPandas()
+    order = list(expected.columns)
+    pd.testing.assert_frame_equal(
+        written.sort_values(order, ignore_index=True),
+        expected.sort_values(order, ignore_index=True),
+        check_dtype=False,
+    )
+
+
+def test_partitions_reach_python_as_mapinpandas_gives_them(spark):
+    """Arrow batches turned into pandas by pyarrow: datetimes naive in the session's zone."""
+    frame = pd.DataFrame(
+        {
+            'time': pd.to_datetime(['2020-01-01 10:00:00.25', None, '2021-06-01 23:59:59.5']),
+            'text': ['a', None, 'c'],
+            'number': [1.0, np.nan, 3.0],
+            'count': [1, 2, 3],
+        }
+    )
+    data = spark.createDataFrame(frame).coalesce(1)
+    (seen,) = SparkGWM._map(data, lambda batch: batch, lambda first, second: first)
+    pd.testing.assert_frame_equal(seen, data.toPandas())
+
+
 def test_spark_hash_is_sparks_and_slot_keys_fill_every_partition(spark):
     from pyspark.sql import functions
 
@@ -111,18 +142,13 @@ def test_the_count_pass_sees_the_placement_of_the_mixing_pass(fitted):
     import pickle
 
     from sdv_gwm.scale import core
-    from sdv_gwm.scale.spark import SLOT, _place_partition
 
     model = fitted.model
     plan = core.Plan.of(model.groups, fitted.rows_per_partition)
     count = functools.partial(core._count_placed, plan=plan, seed=5, columns=model.mix_within)
     counts = fitted._map(fitted.data, count, np.add, columns=model.mix_within, indexed=True)
-    schema = f'{core.PARTITION} long, {core.BLOCK} binary, {SLOT} long'
-    place = functools.partial(
-        _place_partition, model=model, plan=plan, seed=5, slots=slot_keys(plan.num_partitions)
-    )
     placed = np.zeros(plan.num_partitions, dtype=np.int64)
-    for partition, block, _ in fitted.data.mapInPandas(place, schema).collect():
+    for partition, block, _ in fitted._blocks(plan, 5).collect():
         placed[partition] += len(pickle.loads(block)[0])
 
     np.testing.assert_array_equal(np.sum(counts, axis=0), placed)

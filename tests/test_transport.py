@@ -31,7 +31,14 @@ import pytest
 
 from sdv_gwm import GWMSynthesizer
 from sdv_gwm.datasets import load_dataset
-from sdv_gwm.engine import MIN_CELL_ROWS, ClassMeans, Mixer, interacting_pairs
+from sdv_gwm.engine import (
+    MIN_CELL_ROWS,
+    ClassMeans,
+    Mixer,
+    NormalEquations,
+    fit_columns,
+    interacting_pairs,
+)
 from sdv_gwm.weights import Beta, EpBeta
 
 N_SYNTH = 200_000
@@ -110,6 +117,64 @@ def test_interacting_pairs_finds_the_interaction_and_nothing_else(seed):
     additive = codes[:, :3] + noise
     plain = ClassMeans(codes, additive, min_cell=None)
     assert interacting_pairs(plain.codes, additive - plain.fitted) == []
+
+
+def with_missing(data, seed=0):
+    """``interacting_table`` with missing x in a tenth of the rows, and y missing in 3 of 4."""
+    rng = np.random.default_rng(seed)
+    data = data.copy()
+    data[rng.random(len(data)) < 0.1, 0] = np.nan
+    data[rng.random(len(data)) < 0.75, 1] = np.nan
+    return data
+
+
+def chunks(data, sizes=(300, 20, 480)):
+    return np.split(data, np.cumsum(sizes)[:-1])
+
+
+def test_normal_equations_of_chunks_add_up_to_the_fit_of_all_rows():
+    data = with_missing(interacting_table())
+    data[:300, 1] = np.nan  # the first chunk has no y at all, the second maybe no missing x
+    classes = ClassMeans(data[:, 2:], data[:, :2])
+    missing = np.isnan(data[:, :2])
+    whole = fit_columns(classes.training_design, data[:, :2], missing)
+    parts = [classes.normal(part[:, 2:], part[:, :2]) for part in chunks(data)]
+    merged = parts[0].merge(parts[1]).merge(parts[2])
+    assert isinstance(merged, NormalEquations)
+    np.testing.assert_allclose(merged.solve(), whole, rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(whole, classes.coefficients)
+
+
+def test_class_model_fitted_from_chunks_is_the_fit_of_all_rows():
+    data = with_missing(interacting_table())
+    classes = ClassMeans(data[:, 2:], data[:, :2])
+    scales = classes.scales()
+    model = classes.model()
+    model.coefficients = None  # the splits only: fitted again from the chunks
+    parts = chunks(data)
+    normal = [model.normal(part[:, 2:], part[:, :2]) for part in parts]
+    model.fit_normal(normal[0].merge(normal[1]).merge(normal[2]))
+    sums = [model.scale_sums(part[:, 2:], part[:, :2]) for part in parts]
+    model.fit_scales(sum(part[0] for part in sums), sum(part[1] for part in sums))
+    missing = np.isnan(data[:, :2])
+    np.testing.assert_allclose(model.predict(data[:, 2:], missing), classes.fitted, atol=1e-9)
+    np.testing.assert_allclose(model.row_scales(data[:, 2:], missing), scales, rtol=1e-9)
+    # New rows get the centre and spread of their class.
+    new = data[:5, 2:]
+    present = np.zeros((5, 2), dtype=bool)
+    np.testing.assert_allclose(model.predict(new, present), classes.predict(new, present))
+
+
+def test_mixer_given_the_classes_of_its_rows_samples_as_one_that_fits_them():
+    data = interacting_table()
+    data[data[:, 1] > 4, 1] = np.nan
+    lower = np.array([-np.inf, 0.0, -np.inf, -np.inf])
+    fitting = mixer(data, lower=lower)
+    classes = ClassMeans(data[:, 2:], fitting.data[:, CONTINUOUS]).model()
+    values = data[:, :2]
+    classes.fit_scales(*classes.scale_sums(data[:, 2:], values))
+    given = mixer(data, lower=lower, classes=classes, spread=fitting.spread)
+    np.testing.assert_array_equal(given.sample(5000), fitting.sample(5000))
 
 
 def test_scaled_residuals_have_mean_zero_and_unit_variance():

@@ -2,13 +2,15 @@
 
 Two kinds of pure functions, which the Dask and Spark adapters run inside partitions:
 
-- **Statistics by mergeable reductions.** The codec's partials, ``sdv_gwm.moments.Moments``
-  and ``GroupCounts`` summarise one pandas chunk and merge; nothing but the summaries leaves
-  a partition.
+- **Statistics by mergeable reductions.** The codec's partials, ``sdv_gwm.moments.Moments``,
+  ``GroupCounts``, ``RowSample`` and, with ``transport``, the normal equations and squared
+  residuals of its class means (``class_normal``, ``class_scale_sums``) summarise one pandas
+  chunk and merge; nothing but the summaries leaves a partition.
 - **Placement and mixing.** ``place`` gives every training row a random bucket and partition
-  (a random key, then a shuffle on it by the engine); ``allocate`` splits the requested rows
-  over the partitions in proportion to their sizes; ``synthesize_placed`` turns the training
-  rows of one partition into its synthetic rows (encode, ``Mixer``, decode).
+  (a random key, then a shuffle on it by the engine) and ``place_blocks`` packs the encoded
+  rows of each partition into blocks; ``allocate`` splits the requested rows over the
+  partitions in proportion to their sizes; ``synthesize_placed`` turns the blocks of one
+  partition into its synthetic rows (``Mixer``, decode).
 
 Why pairs drawn inside randomly formed partitions keep the moments is derived in the docs'
 "Scale" page.
@@ -23,7 +25,7 @@ import pandas as pd
 from sdv.errors import InvalidDataError, SamplingError, SynthesizerInputError
 
 from sdv_gwm import _compat, codec
-from sdv_gwm.engine import KeySet, Mixer
+from sdv_gwm.engine import ClassMeans, KeySet, Mixer
 from sdv_gwm.moments import Moments
 
 #: Training rows per partition when the caller does not say.
@@ -38,8 +40,12 @@ BLOCK, BLOCK_ROWS = '_gwm_block', 100_000
 #: Column metadata that SDV detects from values; dropped when it was detected from a sample.
 SAMPLE_KEYS = ('range_is_nullable', 'range_values', 'range_min', 'range_max', 'decimal_places')
 
-# Independent random streams derived from the one seed of a ``sample`` call.
-_PLACE, _ALLOCATE, _MIX = 0, 1, 2
+#: Training rows of the uniform sample ``fit`` draws (the splits of the transport's classes
+#: and its spread factors come from it).
+SAMPLE_ROWS = 50_000
+
+# Independent random streams derived from the one seed of a ``sample`` call (and of ``fit``).
+_PLACE, _ALLOCATE, _MIX, _SAMPLE = 0, 1, 2, 3
 
 
 def generator(seed, stream, index=0):
@@ -195,9 +201,7 @@ def place(frame, columns, plan, seed, index, start=0):
             frame).
     """
     group = np.searchsorted(plan.keys, group_keys(frame, columns))
-
-    bits = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(_PLACE, index)))
-    draw = np.random.Generator(bits.advance(start)).random(len(frame))  # one draw per row
+    draw = _uniforms(seed, _PLACE, index, start, len(frame))
     bucket = plan.offset[group] + (draw * plan.buckets[group]).astype(int)
     return frame.assign(
         **{
@@ -206,6 +210,54 @@ def place(frame, columns, plan, seed, index, start=0):
             ROW: (np.int64(index) << 32) + start + np.arange(len(frame), dtype=np.int64),
         }
     )
+
+
+def _uniforms(seed, stream, index, start, count):
+    """One uniform per row of an input partition, whatever batches it comes in."""
+    bits = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(stream, index)))
+    return np.random.Generator(bits.advance(start)).random(count)
+
+
+@dataclass
+class RowSample:
+    """A uniform sample without replacement of the training rows, mergeable.
+
+    Every row draws a uniform key (a seeded stream per input partition); the sample is the
+    ``size`` rows with the smallest keys, so the samples of partitions merge into the sample of
+    their union.
+    """
+
+    keys: np.ndarray
+    rows: np.ndarray
+
+    @classmethod
+    def of(cls, rows, index, start, size=SAMPLE_ROWS):
+        """Sample encoded rows of an input partition.
+
+        Args:
+            rows (numpy.ndarray):
+                Encoded training rows.
+            index (int):
+                The input partition's number.
+            start (int):
+                Position of the first row in the partition.
+            size (int):
+                Rows kept at most.
+
+        Returns:
+            RowSample:
+                The sample.
+        """
+        return cls(_uniforms(0, _SAMPLE, index, start, len(rows)), rows)._smallest(size)
+
+    def merge(self, other, size=SAMPLE_ROWS):
+        """The sample of the union of two disjoint sets of rows."""
+        keys = np.concatenate([self.keys, other.keys])
+        return RowSample(keys, np.concatenate([self.rows, other.rows]))._smallest(size)
+
+    def _smallest(self, size):
+        order = np.argsort(self.keys, kind='stable')[:size]
+        return RowSample(self.keys[order], self.rows[order])
 
 
 def allocate(num_rows, sizes, seed):
@@ -264,11 +316,14 @@ class Model:
         mixing (dict):
             The ``Mixer`` arguments fitted from the whole table: mask of the mixed columns,
             weight law (for the whole table's number of rows), bounds, transport, rounding
-            noise.
+            noise and, with transport, the class means and spreads and the spread factors.
         groups (GroupCounts):
             Training rows per ``mix_within`` group.
         meta (pandas.DataFrame):
             A synthetic row, for the columns and dtypes of the output.
+        atoms (numpy.ndarray or None):
+            With ``transport``, the atoms' values at the lower and upper bound of each column
+            (``NaN``: none), as the classes were fitted.
     """
 
     synthesizer: object
@@ -276,11 +331,7 @@ class Model:
     mixing: dict
     groups: GroupCounts
     meta: pd.DataFrame
-
-    @property
-    def columns(self):
-        """list[str]: The training columns the codec reads."""
-        return [column.name for column in self.codec.columns]
+    atoms: np.ndarray = None
 
     @property
     def mix_within(self):
@@ -297,18 +348,17 @@ class Model:
         return self.meta.iloc[:0]
 
 
-def synthesize_partition(rows, model, num_rows, random_state, buckets=None):
-    """Turn the training rows of one partition into synthetic rows.
+def synthesize_partition(data, model, num_rows, random_state, buckets=None):
+    """Turn the encoded training rows of one partition into synthetic rows.
 
-    The rows are encoded (unless they are already), mixed by a ``Mixer`` whose pairs never
-    leave a bucket, and decoded. The law and the bounds are the whole table's, so a partition
-    mixes as the in-memory synthesizer mixes these rows; a row equal to one of the
+    The rows are mixed by a ``Mixer`` whose pairs never leave a bucket, and decoded. The law,
+    the bounds and, with transport, the class means and spreads are the whole table's, so a
+    partition mixes as the in-memory synthesizer mixes these rows; a row equal to one of the
     partition's training rows once written is drawn again, as in memory.
 
     Args:
-        rows (pandas.DataFrame or numpy.ndarray):
-            Training rows, in a reproducible order: a frame of the table's columns, or their
-            encoding (``model.codec.encode``).
+        data (numpy.ndarray):
+            Encoded training rows (``model.codec.encode``), in a reproducible order.
         model (Model):
             The fitted model.
         num_rows (int):
@@ -324,10 +374,6 @@ def synthesize_partition(rows, model, num_rows, random_state, buckets=None):
     """
     if num_rows == 0:
         return model.empty()
-
-    data = rows
-    if isinstance(rows, pd.DataFrame):
-        data = model.codec.encode(plain_frame(rows))
 
     synthesizer = model.synthesizer
     groups = None if buckets is None else pd.factorize(np.asarray(buckets))[0]
@@ -348,9 +394,8 @@ def synthesize_placed(frame, model, allocation, seed):
 
     Args:
         frame (pandas.DataFrame):
-            The training rows of one or more whole output partitions, in any order: with the
-            columns ``place`` adds, or as the blocks of ``place_blocks`` (columns
-            ``PARTITION`` and ``BLOCK``), which give the same synthetic rows.
+            The training rows of one or more whole output partitions as the blocks of
+            ``place_blocks`` (columns ``PARTITION`` and ``BLOCK``), in any order.
         model (Model):
             The fitted model.
         allocation (numpy.ndarray):
@@ -366,32 +411,18 @@ def synthesize_placed(frame, model, allocation, seed):
         synthesize_partition(
             rows, model, int(allocation[index]), generator(seed, _MIX, index), buckets
         )
-        for index, rows, buckets in _partitions(frame, model)
+        for index, rows, buckets in _partitions(frame)
     ]
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else (parts or [model.empty()])[0]
 
 
-def _partitions(frame, model):
-    """``(number, rows in row id order, their buckets)`` of every output partition, in order."""
-    if not len(frame):
-        return
-
-    if BLOCK in frame:
-        for index, blocks in frame.groupby(PARTITION, sort=True):
-            unpacked = zip(*map(pickle.loads, blocks[BLOCK]), strict=True)
-            ids, buckets, data = (np.concatenate(arrays) for arrays in unpacked)
-            order = np.argsort(ids, kind='stable')
-            yield int(index), data[order], buckets[order]
-
-        return
-
-    # One sort by (partition, row id) and one copy of the training columns, for all partitions
-    order = np.lexsort((frame[ROW].to_numpy(), frame[PARTITION].to_numpy()))
-    partition = frame[PARTITION].to_numpy()[order]
-    buckets = frame[BUCKET].to_numpy()[order]
-    rows = frame[model.columns].take(order)
-    for first, last in _runs(partition):
-        yield int(partition[first]), rows.iloc[first:last], buckets[first:last]
+def _partitions(frame):
+    """``(number, encoded rows in row id order, their buckets)`` of every output partition."""
+    for index, blocks in frame.groupby(PARTITION, sort=True):
+        unpacked = zip(*map(pickle.loads, blocks[BLOCK]), strict=True)
+        ids, buckets, data = (np.concatenate(arrays) for arrays in unpacked)
+        order = np.argsort(ids, kind='stable')
+        yield int(index), data[order], buckets[order]
 
 
 def place_blocks(batches, model, plan, seed, index):
@@ -457,28 +488,80 @@ def _runs(values):
     return list(zip(np.r_[0, edges], np.r_[edges, len(values)], strict=True))
 
 
-def summarize(frame, model):
+def summarize(frame, index, start, model):
     """Summarise a chunk of training rows once the codec is fitted (the second reduction).
 
     Args:
         frame (pandas.DataFrame):
             Training rows.
+        index (int):
+            Number of their input partition.
+        start (int):
+            Position of the first row in the partition.
         model (Model):
             A model whose codec is fitted.
 
     Returns:
-        tuple[sdv_gwm.moments.Moments, GroupCounts]:
-            The moments of the encoded rows and the group counts.
+        tuple[sdv_gwm.moments.Moments, GroupCounts, RowSample]:
+            The moments of the encoded rows, the group counts and a uniform sample.
     """
     frame = plain_frame(frame)
-    return Moments.of(model.codec.encode(frame)), GroupCounts.of(frame, model.mix_within)
+    data = model.codec.encode(frame)
+    return (
+        Moments.of(data),
+        GroupCounts.of(frame, model.mix_within),
+        RowSample.of(data, index, start),
+    )
+
+
+def class_normal(frame, model):
+    """The normal equations of the transport's class means over a chunk of training rows.
+
+    Args:
+        frame (pandas.DataFrame):
+            Training rows.
+        model (Model):
+            A model whose ``mixing`` holds the classes' splits.
+
+    Returns:
+        sdv_gwm.engine.NormalEquations:
+            Summed over all rows, they give the coefficients.
+    """
+    classes = model.mixing['classes']
+    return classes.normal(*_class_columns(model.codec.encode(plain_frame(frame)), model))
+
+
+def class_scale_sums(frame, model):
+    """The sums of squared residuals that the transport's class spreads need, over a chunk.
+
+    Args:
+        frame (pandas.DataFrame):
+            Training rows.
+        model (Model):
+            A model whose ``mixing`` holds the classes with their coefficients.
+
+    Returns:
+        tuple[numpy.ndarray, numpy.ndarray]:
+            Summed over all rows, they give the spreads (``ClassModel.fit_scales``).
+    """
+    classes = model.mixing['classes']
+    return classes.scale_sums(*_class_columns(model.codec.encode(plain_frame(frame)), model))
+
+
+def _class_columns(data, model):
+    """The inherited columns and the mixable values (atoms missing) of encoded rows."""
+    continuous, atoms = model.mixing['continuous'], model.atoms[:, model.mixing['continuous']]
+    values = data[:, continuous]
+    values[(values == atoms[0]) | (values == atoms[1])] = np.nan
+    return data[:, ~continuous], values
 
 
 class DistributedGWM:
     """GWM on a table that lives in a distributed engine; the base of the engine adapters.
 
     ``fit`` computes every statistic by reductions over the partitions (the codec's partials,
-    then the moments of the encoded rows and the group counts), never collecting the table.
+    then the moments of the encoded rows, the group counts and a uniform sample, then with
+    ``transport`` the sums that fit its class means and spreads), never collecting the table.
     ``sample`` places the training rows at random (a random key, a shuffle on it) and mixes
     the rows of each partition with ``synthesize_placed``. The model is the statistics and
     the table: ``sample`` reads the table ``fit`` was given again.
@@ -559,8 +642,10 @@ class DistributedGWM:
         model = Model(
             synthesizer, fitted, None, None, fitted.decode(fitted.encode(statistics.rows.iloc[:1]))
         )
-        summaries = self._map(data, functools.partial(summarize, model=model), _merge_summaries)
-        moments, groups = functools.reduce(_merge_summaries, summaries)
+        summaries = self._map(
+            data, functools.partial(summarize, model=model), _merge_summaries, indexed=True
+        )
+        moments, groups, sample = functools.reduce(_merge_summaries, summaries)
         columns = pd.Index(fitted.output_columns)
         empty = list(columns[moments.count == 0])
         if empty:
@@ -570,8 +655,28 @@ class DistributedGWM:
 
         model.mixing = synthesizer._fit_statistics(columns, moments)
         model.groups = groups
+        if model.mixing['transport']:
+            self._fit_classes(model, data, sample.rows)
+
         self.model, self.data = model, data
         return self
+
+    def _fit_classes(self, model, data, sample):
+        """Fit the transport's class means and spreads on all rows, and its spread factors.
+
+        The splits (levels and cells with an indicator) are those ``ClassMeans`` finds in the
+        uniform sample; the coefficients and the level spreads are the whole table's, from
+        sums over the partitions (two more passes); the ``spread`` factors are measured on the
+        sample's pairs. Every partition's ``Mixer`` then only predicts with them.
+        """
+        probe = Mixer(sample, **{**model.mixing, 'transport': False})
+        model.atoms = probe.atoms  # as a partition decides them, on a uniform sample
+        model.mixing['classes'] = ClassMeans(*_class_columns(sample, model)).model()
+        normal = self._map(data, functools.partial(class_normal, model=model), _merge)
+        model.mixing['classes'].fit_normal(functools.reduce(_merge, normal))
+        sums = self._map(data, functools.partial(class_scale_sums, model=model), _add_pairs)
+        model.mixing['classes'].fit_scales(*functools.reduce(_add_pairs, sums))
+        model.mixing['spread'] = Mixer(sample, **model.mixing).spread
 
     def sample(self, num_rows, seed=0):
         """Sample synthetic rows into a lazy distributed frame.
@@ -587,6 +692,10 @@ class DistributedGWM:
             The engine's lazy frame of the synthetic rows (write it with its ``to_parquet``
             or ``write.parquet``).
         """
+        return self._synthesize(*self._plan(num_rows, seed))
+
+    def _plan(self, num_rows, seed):
+        """Check the arguments; return the plan, the allocation and the seed of a sample."""
         if self.model is None:
             raise SamplingError('This synthesizer has not been fitted. Please call fit first.')
 
@@ -612,8 +721,7 @@ class DistributedGWM:
             indexed=True,
         )
         sizes = functools.reduce(np.add, counts, np.zeros(plan.num_partitions, dtype=np.int64))
-        allocation = allocate(int(num_rows), sizes, seed)
-        return self._synthesize(plan, allocation, seed)
+        return plan, allocate(int(num_rows), sizes, seed), seed
 
 
 def _codec_partial(frame, metadata):
@@ -625,7 +733,15 @@ def _merge_partials(first, second, metadata):
 
 
 def _merge_summaries(first, second):
-    return first[0].merge(second[0]), first[1].merge(second[1])
+    return tuple(one.merge(other) for one, other in zip(first, second, strict=True))
+
+
+def _merge(first, second):
+    return first.merge(second)
+
+
+def _add_pairs(first, second):
+    return first[0] + second[0], first[1] + second[1]
 
 
 def _count_placed(frame, index, start, plan, seed, columns):

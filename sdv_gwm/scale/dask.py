@@ -14,9 +14,10 @@ Example::
 """
 
 import dask
-from dask.dataframe.utils import make_meta
+import numpy as np
+import pandas as pd
 
-from sdv_gwm.scale.core import PARTITION, DistributedGWM, place, synthesize_placed
+from sdv_gwm.scale.core import BLOCK, PARTITION, DistributedGWM, place_blocks, synthesize_placed
 
 
 class DaskGWM(DistributedGWM):
@@ -58,16 +59,16 @@ class DaskGWM(DistributedGWM):
 
     def _synthesize(self, plan, allocation, seed):
         model = self.model
-        placed = self.data.map_partitions(
+        blocks = self.data.map_partitions(
             _place_partition,
-            model.mix_within,
+            model,
             plan,
             seed,
             partition_info=True,
-            meta=place(make_meta(self.data), model.mix_within, plan, seed, 0),
+            meta=_BLOCKS,
         )
         num_partitions = plan.num_partitions
-        shuffled = placed.set_index(
+        shuffled = blocks.set_index(
             PARTITION,
             divisions=list(range(num_partitions + 1)),
             shuffle_method=self.shuffle_method,
@@ -81,8 +82,13 @@ def _given(**values):
     return {key: value for key, value in values.items() if value is not None}
 
 
-def _place_partition(frame, columns, plan, seed, partition_info=None):
-    return place(frame, columns, plan, seed, partition_info['number'])
+def _place_partition(frame, model, plan, seed, partition_info=None):
+    blocks = list(place_blocks([frame], model, plan, seed, partition_info['number']))
+    return pd.concat(blocks, ignore_index=True) if blocks else _BLOCKS
+
+
+#: The frame of no blocks.
+_BLOCKS = pd.DataFrame({PARTITION: np.array([], dtype=np.int64), BLOCK: []})
 
 
 def _synthesize_partition(frame, model, allocation, seed):

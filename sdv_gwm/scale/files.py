@@ -63,8 +63,7 @@ def synthesize_parquet(
     spark = SparkSession.builder.master('local[*]').getOrCreate()
     synthesizer = SparkGWM(metadata, **parameters).fit(spark.read.parquet(str(source)))
     num_rows = num_rows or synthesizer.model.num_rows
-    synthesizer.sample(num_rows, seed=seed).write.parquet(str(target))
-    return num_rows
+    return synthesizer.write_parquet(num_rows, target, seed=seed)
 
 
 def _pandas(source, target, num_rows, seed, metadata, parameters):

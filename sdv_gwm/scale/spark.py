@@ -1,9 +1,10 @@
 """GWM on Spark: a ``pyspark.sql.DataFrame`` in, a lazy ``pyspark.sql.DataFrame`` out.
 
-The partitions run as pandas UDFs: ``mapInPandas`` for the reductions of ``fit`` and for the
+The partitions run as Python UDFs: ``mapInArrow`` for the reductions of ``fit`` and for the
 placement, which encodes the training rows and packs those of each output partition into a few
-binary blocks; ``repartition`` of the blocks, which sends output partition ``p`` to Spark
-partition ``p``; ``mapInPandas`` again for the mixing of each output partition. Runs in local mode,
+binary blocks (pyarrow turns the input batches into pandas frames, more cheaply than
+``mapInPandas``); ``repartition`` of the blocks, which sends output partition ``p`` to Spark
+partition ``p``; ``mapInPandas`` for the mixing of each output partition. Runs in local mode,
 on a cluster and on Databricks. Install with ``pip install 'sdv-gwm[spark]'`` (Spark needs
 Java 17 or later).
 
@@ -17,10 +18,12 @@ Example::
 """
 
 import functools
+import os
 import pickle
 
 import numpy as np
 import pandas as pd
+import pyarrow
 from pyspark import TaskContext
 from pyspark.sql import functions, types
 
@@ -64,11 +67,54 @@ class SparkGWM(DistributedGWM):
             # No columns: a constant, so that a file scan reads the row counts only
             data = data.select(*(columns or [functions.lit(0).alias(ROW)]))
 
-        run = functools.partial(_reduce_partition, function=function, merge=merge, indexed=indexed)
-        rows = data.mapInPandas(run, 'index long, payload binary').collect()
+        run = functools.partial(
+            _reduce_partition,
+            function=function,
+            merge=merge,
+            indexed=indexed,
+            time_zone=_time_zone(data),
+        )
+        rows = data.mapInArrow(run, 'index long, payload binary').collect()
         return [pickle.loads(payload) for _, payload in sorted(rows)]
 
+    def write_parquet(self, num_rows, path, seed=0):
+        """Sample into a parquet directory, each output partition written by its own task.
+
+        The tasks write their rows with pyarrow, one file per output partition
+        (``part-00000.parquet``, ...), so the rows never enter the JVM: cheaper than
+        ``sample(...).write.parquet(path)``, which converts them to Spark rows and writes them
+        with Spark's writer. The same seed and input give the same files.
+
+        Args:
+            num_rows (int):
+                Number of rows.
+            path (str):
+                The directory, reachable from every executor: a local path in local mode, or
+                a shared file system or object store that pyarrow opens (``s3://...``, or
+                ``/dbfs/...`` on Databricks).
+            seed (int or None):
+                As for ``sample``.
+
+        Returns:
+            int:
+                The number of rows written.
+        """
+        path = str(path) if '://' in str(path) else os.path.abspath(path)
+        plan, allocation, seed = self._plan(num_rows, seed)
+        write = functools.partial(
+            _write_partition, model=self.model, allocation=allocation, seed=seed, path=path
+        )
+        written = self._blocks(plan, seed).mapInPandas(write, 'rows long').collect()
+        return sum(row.rows for row in written)
+
     def _synthesize(self, plan, allocation, seed):
+        return self._blocks(plan, seed).mapInPandas(
+            functools.partial(_mix_partition, model=self.model, allocation=allocation, seed=seed),
+            spark_schema(self.model.empty()),
+        )
+
+    def _blocks(self, plan, seed):
+        """The placed and encoded blocks, output partition ``p`` in Spark partition ``p``."""
         model = self.model
         schema = types.StructType(
             [
@@ -78,14 +124,16 @@ class SparkGWM(DistributedGWM):
             ]
         )
         slots = slot_keys(plan.num_partitions)
-        blocks = self.data.mapInPandas(
-            functools.partial(_place_partition, model=model, plan=plan, seed=seed, slots=slots),
-            schema,
+        place = functools.partial(
+            _place_partition,
+            model=model,
+            plan=plan,
+            seed=seed,
+            slots=slots,
+            time_zone=_time_zone(self.data),
         )
-        return blocks.repartition(plan.num_partitions, SLOT).mapInPandas(
-            functools.partial(_mix_partition, model=model, allocation=allocation, seed=seed),
-            spark_schema(model.empty()),
-        )
+        blocks = self.data.mapInArrow(place, schema)
+        return blocks.repartition(plan.num_partitions, SLOT)
 
 
 def _mix_partition(batches, model, allocation, seed):
@@ -94,9 +142,23 @@ def _mix_partition(batches, model, allocation, seed):
         yield synthesize_placed(pd.concat(frames, ignore_index=True), model, allocation, seed)
 
 
-def _reduce_partition(batches, function, merge, indexed):
+def _write_partition(batches, model, allocation, seed, path):
+    import pyarrow
+    import pyarrow.fs
+    import pyarrow.parquet
+
+    for frame in _mix_partition(batches, model, allocation, seed):
+        filesystem, root = pyarrow.fs.FileSystem.from_uri(path)
+        filesystem.create_dir(root, recursive=True)
+        name = f'{root}/part-{TaskContext.get().partitionId():05d}.parquet'
+        table = pyarrow.Table.from_pandas(frame, preserve_index=False)
+        pyarrow.parquet.write_table(table, name, filesystem=filesystem)
+        yield pd.DataFrame({'rows': [len(frame)]})
+
+
+def _reduce_partition(batches, function, merge, indexed, time_zone):
     index, start, result = TaskContext.get().partitionId(), 0, None
-    for batch in batches:
+    for batch in _frames(batches, time_zone):
         if not len(batch):
             continue
 
@@ -105,12 +167,34 @@ def _reduce_partition(batches, function, merge, indexed):
         start += len(batch)
 
     if result is not None:
-        yield pd.DataFrame({'index': [index], 'payload': [pickle.dumps(result)]})
+        payload = pickle.dumps(result)
+        yield pyarrow.RecordBatch.from_pydict({'index': [index], 'payload': [payload]})
 
 
-def _place_partition(batches, model, plan, seed, slots):
-    for frame in place_blocks(batches, model, plan, seed, TaskContext.get().partitionId()):
-        yield frame.assign(**{SLOT: slots[frame[PARTITION].to_numpy()]})
+def _place_partition(batches, model, plan, seed, slots, time_zone):
+    index = TaskContext.get().partitionId()
+    for frame in place_blocks(_frames(batches, time_zone), model, plan, seed, index):
+        frame = frame.assign(**{SLOT: slots[frame[PARTITION].to_numpy()]})
+        yield pyarrow.RecordBatch.from_pandas(frame, preserve_index=False)
+
+
+def _frames(batches, time_zone):
+    """Arrow batches as pandas frames, datetimes naive in the session's time zone.
+
+    As ``mapInPandas`` would give them, at the cost of pyarrow's conversion, not Spark's.
+    """
+    for batch in batches:
+        frame = batch.to_pandas()
+        for name, dtype in frame.dtypes.items():
+            if isinstance(dtype, pd.DatetimeTZDtype):
+                local = frame[name].dt.tz_convert(time_zone).dt.tz_localize(None)
+                frame[name] = local.astype('datetime64[ns]')
+
+        yield frame
+
+
+def _time_zone(data):
+    return data.sparkSession.conf.get('spark.sql.session.timeZone')
 
 
 def slot_keys(num_partitions):
