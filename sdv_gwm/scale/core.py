@@ -378,15 +378,18 @@ def synthesize_partition(data, model, num_rows, random_state, buckets=None):
     synthesizer = model.synthesizer
     groups = None if buckets is None else pd.factorize(np.asarray(buckets))[0]
     mixer = Mixer(data, groups=groups, donors=synthesizer.discrete_donors, **model.mixing)
-    reject = None
-    if synthesizer._redraws_copies:
-        training_keys = KeySet(synthesizer._row_keys(data.copy()))
-        reject = functools.partial(synthesizer._is_copy, training_keys=training_keys)
-
-    mixer.calibrate_spread(reject, synthesizer._step)  # as the in-memory fit does
     mixer.set_random_state(random_state)
-    sampled = mixer.sample(num_rows, reject=reject)
+    sampled = mixer.sample(num_rows, reject=_copy_check(synthesizer, data))
     return model.codec.decode(sampled)
+
+
+def _copy_check(synthesizer, data):
+    """``Mixer.sample``'s ``reject`` against these training rows (``None``: copies allowed)."""
+    if not synthesizer._redraws_copies:
+        return None
+
+    keys = KeySet(synthesizer._row_keys(data.copy()))
+    return functools.partial(synthesizer._is_copy, training_keys=keys)
 
 
 def synthesize_placed(frame, model, allocation, seed):
@@ -667,7 +670,8 @@ class DistributedGWM:
         The splits (levels and cells with an indicator) are those ``ClassMeans`` finds in the
         uniform sample; the coefficients and the level spreads are the whole table's, from
         sums over the partitions (two more passes); the ``spread`` factors are measured on the
-        sample's pairs. Every partition's ``Mixer`` then only predicts with them.
+        sample's pairs and calibrated on pilots drawn from it, as the in-memory fit calibrates
+        them (``Mixer.calibrate_spread``). Every partition's ``Mixer`` then only predicts.
         """
         probe = Mixer(sample, **{**model.mixing, 'transport': False})
         model.atoms = probe.atoms  # as a partition decides them, on a uniform sample
@@ -676,7 +680,10 @@ class DistributedGWM:
         model.mixing['classes'].fit_normal(functools.reduce(_merge, normal))
         sums = self._map(data, functools.partial(class_scale_sums, model=model), _add_pairs)
         model.mixing['classes'].fit_scales(*functools.reduce(_add_pairs, sums))
-        model.mixing['spread'] = Mixer(sample, **model.mixing).spread
+        mixer = Mixer(sample, **model.mixing)
+        synthesizer = model.synthesizer
+        mixer.calibrate_spread(_copy_check(synthesizer, sample), synthesizer._step)
+        model.mixing['spread'] = mixer.spread
 
     def sample(self, num_rows, seed=0):
         """Sample synthetic rows into a lazy distributed frame.
