@@ -21,9 +21,6 @@ expectation; a per-column ``spread`` of the deviations from the class centre giv
 variance that pairs with too little room to extrapolate lose.
 """
 
-import concurrent.futures
-import copy
-import functools
 import itertools
 
 import numpy as np
@@ -1077,24 +1074,11 @@ class Mixer:
 
         layout = self.layout()
 
-        def half(spread, index):
-            """Half a pilot, as ``sample`` gives it and as first drawn, by a copy of the mixer."""
-            mixer = copy.copy(self)  # the arrays are shared; the generator and spread its own
-            mixer.spread = spread
-            mixer.set_random_state([seed, index])
-            drawn = []
-            sampled = mixer._sample_block(rows // 2, layout, reject, drawn)
-            return sampled[:, cont], drawn[0][:, cont]
-
         def variance(spread, drawn=None):
-            """A pilot's variances as ``sample`` gives them, rounded (two halves, two threads)."""
-            with concurrent.futures.ThreadPoolExecutor(2) as pool:
-                halves = list(pool.map(functools.partial(half, spread), range(2)))
-
-            pilot = np.concatenate([sampled for sampled, _ in halves])
-            if drawn is not None:
-                drawn.append(np.concatenate([first for _, first in halves]))
-
+            """A pilot's variances as ``sample`` gives them (one block), rounded."""
+            self.spread = spread
+            self.set_random_state(seed)
+            pilot = self._sample_block(rows, layout, reject, drawn)[:, cont]
             pilot[:, rounded] = np.rint(pilot[:, rounded] / step[rounded]) * step[rounded]
             return np.nanvar(pilot, axis=0)
 
@@ -1102,7 +1086,7 @@ class Mixer:
         with np.errstate(invalid='ignore', divide='ignore'):
             drawn = []  # P0 is the same pilot's first draws: no redraws, no rounding
             first_variance = variance(start, drawn)
-            plain = np.nanvar(drawn[0], axis=0)
+            plain = np.nanvar(drawn[0][:, cont], axis=0)
             first_variance += target - plain
             first = start * target / first_variance
             first = np.where(np.isfinite(first) & (first > 0), first, start)
