@@ -38,7 +38,7 @@ WEIGHT_KEPT_REDRAWS = 10
 PILOT_PAIRS = 100_000
 #: Rows of each of the two pilot samples with which ``Mixer.calibrate_spread`` measures the
 #: variance that sampling gives.
-SPREAD_PILOT_ROWS = 50_000
+SPREAD_PILOT_ROWS = 20_000
 #: ``Mixer.calibrate_spread`` keeps the spread within this factor of 1 (either way).
 MAX_SPREAD = 1.5
 #: Largest factor with which ``NoiseBlend.calibrate`` compensates the variance that clipping
