@@ -24,7 +24,9 @@ variance that pairs with too little room to extrapolate lose.
 import itertools
 
 import numpy as np
+import scipy.ndimage
 import scipy.sparse
+import scipy.special
 
 CHUNK_SIZE = 65_536
 
@@ -41,9 +43,9 @@ PILOT_PAIRS = 100_000
 SPREAD_PILOT_ROWS = 20_000
 #: ``Mixer.calibrate_spread`` keeps the spread within this factor of 1 (either way).
 MAX_SPREAD = 1.5
-#: Largest factor with which ``NoiseBlend.calibrate`` compensates the variance that clipping
-#: takes.
-MAX_INFLATION = 1.5
+
+#: Bins of the histogram from which ``Quantiles`` estimates a column's density (at least).
+KERNEL_BINS = 4096
 
 #: Share of the rows a bound value must hold to be treated as an atom.
 ATOM_SHARE = 0.05
@@ -661,20 +663,144 @@ class KeySet:
         return found
 
 
+def _kernel_quantiles(ordered, bandwidth):
+    """Quantiles of a kernel density estimate of sorted values, with their mean and variance.
+
+    Read back through the order statistics themselves, values would land next to training
+    values more often than next to other values of the population: the quantile function
+    through them has the density ``1 / (m gap)`` between neighbours, highest in the chance
+    clusters of the sample (a membership signal that adds up over the columns), and it keeps
+    every tie and spike of a rounded column, where real rows crowd (a reconstruction signal).
+    The curve is instead the quantile function of a Gaussian kernel density estimate,
+    ``bandwidth`` times Silverman's rule ``1.06 min(sd, IQR / 1.34) m^(-1/5)``, reflected at
+    the range's ends so that it stays in them; its values at ``(k + 1/2) / m`` are then mapped
+    affinely so that the law read back (uniform between neighbouring points of the curve) has
+    the values' mean and variance, and kept in their range.
+
+    Args:
+        ordered (numpy.ndarray):
+            Sorted values.
+        bandwidth (float):
+            Multiple of Silverman's bandwidth.
+
+    Returns:
+        numpy.ndarray:
+            The curve, one point per order statistic.
+    """
+    count = len(ordered)
+    low, high = ordered[0], ordered[-1]
+    if count < 3 or low == high:
+        return ordered
+
+    upper_quartile, lower_quartile = np.quantile(ordered, [0.75, 0.25])
+    spread = min(ordered.std(), (upper_quartile - lower_quartile) / 1.34) or ordered.std()
+    width = bandwidth * 1.06 * spread * count**-0.2
+    # Bins of at most an eighth of the kernel's width, within bounds on memory.
+    bins = int(np.clip(8 * (high - low) / width, KERNEL_BINS, 64 * KERNEL_BINS))
+    counts, edges = np.histogram(ordered, bins, (low, high))
+    density = scipy.ndimage.gaussian_filter1d(
+        counts.astype(float), width / (edges[1] - edges[0]), mode='reflect'
+    )
+    cumulative = np.r_[0.0, np.cumsum(density)]
+    curve = np.interp((np.arange(count) + 0.5) / count, cumulative / cumulative[-1], edges)
+    mean = curve.mean()  # the read-back law's mean (half ranks at both ends)
+    variance = np.mean((curve - mean) ** 2) - np.sum(np.diff(curve) ** 2) / (6 * count)
+    if variance <= 0:
+        return ordered
+
+    curve = ordered.mean() + (curve - mean) * np.sqrt(ordered.var() / variance)
+    return np.clip(curve, low, high)
+
+
+class Quantiles:
+    """Normal scores of each column through its empirical distribution, and back.
+
+    ``scores`` maps a value to ``Phi^-1(p)``, ``p`` its place among the ``m`` sorted training
+    values of its column: uniform over the ranks of a run of equal values (a randomized
+    probability integral transform, so that for the training values themselves ``p`` is exactly
+    uniform on [0, 1] and the scores exactly standard normal), linear between two neighbouring
+    distinct values. ``values`` reads ``Phi(z)`` back on the piecewise-linear quantile function
+    through the quantiles of a kernel density estimate (the ``k``-th at ``(k + 1/2) / m``, see
+    ``_kernel_quantiles``): standard normal scores come back with the training mean and
+    variance, inside the training range, with the shape of the column up to the kernel's
+    smoothing (tested).
+
+    Args:
+        values (numpy.ndarray):
+            ``(n, p)`` training values (``NaN``: left out).
+        bandwidth (float):
+            The kernel's width, a multiple of Silverman's rule. Defaults to 1.
+    """
+
+    def __init__(self, values, bandwidth=1.0):
+        self.sorted = [np.sort(column[~np.isnan(column)]) for column in values.T]
+        self.curves = [_kernel_quantiles(ordered, bandwidth) for ordered in self.sorted]
+
+    def scores(self, values, random_state):
+        """Normal scores of ``(m, p)`` values (``NaN`` stays ``NaN``).
+
+        Args:
+            values (numpy.ndarray):
+                ``(m, p)`` values.
+            random_state (numpy.random.Generator):
+                Source of the places within runs of equal values.
+
+        Returns:
+            numpy.ndarray:
+                ``(m, p)`` scores.
+        """
+        out = np.full(values.shape, np.nan)
+        for column, ordered in enumerate(self.sorted):
+            present = ~np.isnan(values[:, column])
+            if not len(ordered) or not present.any():
+                continue
+
+            x = values[present, column]
+            left = np.searchsorted(ordered, x, 'left')
+            right = np.searchsorted(ordered, x, 'right')
+            jitter = random_state.random(len(x))
+            place = left + jitter * (right - left)  # a run of equal values: uniform over it
+            between = (right == left) & (left > 0) & (left < len(ordered))
+            below, above = ordered[left[between] - 1], ordered[left[between]]
+            place[between] = left[between] - 0.5 + (x[between] - below) / (above - below)
+            # Past an extreme: the half rank that reads back as the extreme.
+            outside = (right == left) & ~between
+            half = 0.5 * jitter[outside]
+            place[outside] = np.where(left[outside] == 0, half, len(ordered) - half)
+            probability = np.clip(place / len(ordered), 1e-12, 1 - 1e-12)
+            out[present, column] = scipy.special.ndtri(probability)
+
+        return out
+
+    def values(self, scores):
+        """Values of ``(m, p)`` normal scores (``NaN`` stays ``NaN``)."""
+        out = np.full(scores.shape, np.nan)
+        for column, curve in enumerate(self.curves):
+            present = ~np.isnan(scores[:, column])
+            if len(curve) and present.any():
+                place = scipy.special.ndtr(scores[present, column]) * len(curve) - 0.5
+                out[present, column] = np.interp(place, np.arange(len(curve)), curve)
+
+        return out
+
+
 class NoiseBlend:
     """Blend mixed rows with residuals of other training rows: the privacy step.
 
-    The continuous columns are fitted on the inherited ones by ``ClassMeans``, the fit that
-    ``transport`` uses: ``x = g(d) + r``. A mixed row ``x`` whose discrete values are ``d``
-    becomes
+    The continuous columns (with a ``bandwidth``, their normal scores, see ``Quantiles``) are
+    fitted on the inherited ones by ``ClassMeans``: ``x = g(d) + r``. A mixed row ``x`` whose
+    discrete values are ``d`` becomes
 
-    ``y = g(d) + c (x - g(d)) + sqrt(1 - c**2) r_a``
+    ``y = g(d) + c (x - g(d)) + sqrt(1 - c**2) rho``
 
-    with ``r_a`` the residual of a training row ``a`` drawn uniformly and independently of the
-    row. ``r_a`` has mean 0 and the residual covariance, so for a row with the moments of the
-    training data ``y`` keeps its mean, its covariance and its covariance with the discrete
-    columns, for every ``c`` in [0, 1]; third central moments of the residual scale by
-    ``c**3 + (1 - c**2)**1.5`` (see the theory page).
+    with ``rho`` the sum of the residuals of ``count`` training rows drawn uniformly and
+    independently of the row, over ``sqrt(count)``. ``rho`` has mean 0 and the residual
+    covariance, so for a row with the moments of the training data ``y`` keeps its mean, its
+    covariance and its covariance with the discrete columns, for every ``c`` in [0, 1]; third
+    central moments of the residual scale by ``c**3 + (1 - c**2)**1.5 / sqrt(count)`` (see the
+    theory page). With a ``bandwidth`` these hold for the scores, and the blended scores are read
+    back as values: every value stays in its column's training range, and where the scores
+    stay standard normal the column keeps its law (its mean, variance and shape).
 
     Args:
         coefficient (float):
@@ -684,81 +810,41 @@ class NoiseBlend:
         discrete (numpy.ndarray):
             ``(n, k)`` training codes of the inherited columns (``NaN`` is a code of its own).
         count (int):
-            Residuals per row: ``r_a`` is then the sum of ``count`` residuals of independent
-            uniform rows over ``sqrt(count)`` (same covariance, third moments over
-            ``sqrt(count)``, further from every single row). Defaults to 1.
+            Residuals per row. Defaults to 1.
+        bandwidth (float or None):
+            Blend the columns' normal scores instead of their values, read back through kernel
+            density estimates this many times Silverman's bandwidth wide (``Quantiles``).
+            Defaults to ``None``: blend the values.
 
     Attributes:
         means (ClassMeans):
-            The fit ``g``.
-        inflation (numpy.ndarray):
-            Per-column factor on ``y - g(d)`` (1 by default), to compensate what clipping at
-            the range bounds takes from the variance (see ``GWMSynthesizer``).
-        offset (numpy.ndarray):
-            Coefficients added to those of ``g`` for the centre of a blended row (0 by
-            default), to compensate what clipping at the range bounds moves the class means
-            by (see ``calibrate``).
+            The fit of the values (the centre ``Mixer`` spreads values around).
+        quantiles (Quantiles or None):
+            The columns' normal scores (``None`` without a ``bandwidth``).
+        scores (ClassMeans):
+            The fit ``g`` that the blend uses (``means`` without a ``bandwidth``).
     """
 
-    def __init__(self, coefficient, continuous, discrete, count=1):
+    def __init__(self, coefficient, continuous, discrete, count=1, bandwidth=None):
         self.coefficient = float(coefficient)
         self.count = int(count)
         self.means = ClassMeans(discrete, continuous)
-        residuals = continuous - self.means.fitted
+        self.quantiles = None if bandwidth is None else Quantiles(continuous, bandwidth)
+        self.scores = self.means
+        if self.quantiles is not None:  # seeded: fitting stays deterministic
+            continuous = self.quantiles.scores(continuous, np.random.default_rng(0))
+            self.scores = ClassMeans(discrete, continuous)
+
+        residuals = continuous - self.scores.fitted
         # A missing (or atom) cell has no residual; the others stand in for it.
         present = np.maximum((~np.isnan(residuals)).mean(axis=0), 1 / len(residuals))
         self.residuals = np.nan_to_num(residuals) / np.sqrt(present)
-        self.inflation = np.ones(continuous.shape[1])
-        self.offset = np.zeros_like(self.means.coefficients)
-
-    def calibrate(self, pilot, discrete, inherited, target, bounded):
-        """Compensate, from a pilot sample, what clipping takes from variances and class means.
-
-        Clipping a blended value at a bound moves the means of the classes near that bound
-        (and takes variance). A fit of the pilot's mixed values on the same indicators gives
-        the class means it has; their gap to ``g``'s is subtracted from ``offset``, and each
-        bounded column's deviations are scaled by the inverse of its variance ratio
-        (``inflation``, within ``[1, MAX_INFLATION]``): not its square root, as clipping makes
-        the variance grow more slowly than the square of the factor (and the corrected
-        centres move rows towards the bounds). Called a few times, each time with a new pilot,
-        the class means and variances converge to the training ones (tested).
-
-        Args:
-            pilot (numpy.ndarray):
-                ``(m, p)`` sampled values of the mixed columns.
-            discrete (numpy.ndarray):
-                ``(m, k)`` the sampled rows' discrete codes.
-            inherited (numpy.ndarray):
-                ``(m, p)`` whether each value was inherited, not mixed (missing or atom).
-            target (numpy.ndarray):
-                Per-column variance the mixed values should have.
-            bounded (numpy.ndarray):
-                Boolean mask of the columns with a finite bound.
-        """
-        design = self.means.design(discrete, inherited)
-        fit = fit_columns(design, pilot, inherited)
-        self.offset -= np.where(inherited.all(axis=0), 0.0, fit - self.means.coefficients)
-
-        with np.errstate(invalid='ignore', divide='ignore'):
-            ratio = np.nanvar(pilot, axis=0) / target
-
-        measured = np.isfinite(ratio) & (ratio > 0) & bounded
-        factor = np.where(measured, 1 / np.where(measured, ratio, 1.0), 1.0)
-        self.inflation = np.clip(self.inflation * factor, 1, MAX_INFLATION)
 
     def apply(self, values, discrete, random_state, lower, upper, donated=None):
-        """Blend rows; a value that leaves its range is clipped.
-
-        Clipping moves only the cells outside the range, towards it; drawing the residuals of
-        a row again until all its columns are in range would keep only rows with small
-        residuals in every column, and with many bounded columns shrink every variance
-        (measured on the theory page).
+        """Blend rows; without a ``bandwidth`` a value that leaves its range is clipped.
 
         With ``donated`` the row is centred on the donated categories' fitted mean:
-        ``g(d') + c (x - g(d)) + s rho``. Moving it there before clipping keeps every value in
-        its range, so the clipping that the calibration of ``inflation`` measures is all there
-        is (moving blended values afterwards left some out of range, and the decoder's
-        clipping took up to 5 % of a variance per generation).
+        ``g(d') + c (x - g(d)) + s rho``.
 
         Args:
             values (numpy.ndarray):
@@ -780,16 +866,21 @@ class NoiseBlend:
                 The blended rows.
         """
         missing = np.isnan(values)
-        mean = self.means.predict(discrete, missing)
-        deviation = self.coefficient * (values - mean)
+        if self.quantiles is not None:
+            values = self.quantiles.scores(values, random_state)
+
+        deviation = self.coefficient * (values - self.scores.predict(discrete, missing))
         scale = np.sqrt(max(1.0 - self.coefficient**2, 0.0) / self.count)
         for _ in range(self.count):
             rows = random_state.integers(0, len(self.residuals), len(values))
             deviation += scale * self.residuals[rows]
 
-        centre = self.means.design(discrete if donated is None else donated, missing)
-        centre = centre @ (self.means.coefficients + self.offset)
-        return np.clip(centre + self.inflation * deviation, lower, upper)
+        blended = self.scores.predict(discrete if donated is None else donated, missing)
+        blended += deviation
+        if self.quantiles is not None:
+            blended = self.quantiles.values(blended)
+
+        return np.clip(blended, lower, upper)
 
 
 class Mixer:

@@ -31,17 +31,23 @@ MAX_ROUNDING_SHARE = 0.1
 MAX_DISCRETE_DONORS = 100
 
 #: ``privacy`` levels: the share of each mixed column's variance replaced by residuals of other
-#: rows, how many residuals, and the ``discrete_donors`` used (unless given) on tables with
-#: more discrete than mixed columns, where matching categories dominate the distance to the
-#: closest record.
-PRIVACY_LEVELS = {'none': (0.0, 1, None), 'balanced': (0.7, 3, 1), 'strict': (0.85, 4, 2)}
+#: rows, how many residuals, the most ``discrete_donors`` used (unless given; one per discrete
+#: column, at least ``MIN_DONORS``, up to that many) and the width of the kernel through which
+#: the blended normal scores are read back (a multiple of Silverman's rule, see
+#: ``sdv_gwm.engine.Quantiles``).
+PRIVACY_LEVELS = {
+    'none': (0.0, 1, None, None),
+    'balanced': (0.9, 4, 2, 1.5),
+    'strict': (1.0, 4, 8, 4.0),
+}
 
-#: Residuals per row for a numerical ``privacy``.
-PRIVACY_RESIDUALS = 3
+#: Fewest ``discrete_donors`` a level uses (up to its most).
+MIN_DONORS = 3
 
-#: Pilot rows and rounds with which ``fit`` measures what clipping the blended values takes.
-CALIBRATION_ROWS = 20_000
-CALIBRATION_ROUNDS = 3
+#: Residuals per row and kernel width for a numerical ``privacy``.
+PRIVACY_RESIDUALS = 4
+PRIVACY_BANDWIDTH = 1.0
+
 
 #: sdtypes whose columns ``mix_within`` accepts: they are inherited, never mixed.
 DISCRETE_SDTYPES = ('categorical', 'boolean')
@@ -145,16 +151,18 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             ``E[max(lam, 1 - lam)]``. Only laws that extrapolate transport.
         privacy (str or float):
             The privacy knob. ``'none'`` (default): rows are mixed as above. Otherwise every
-            mixed row is blended with residuals of other training rows around its mean given
-            its discrete values, ``g(d) + c (x - g(d)) + sqrt(1 - c**2) r`` (see
-            ``sdv_gwm.engine.NoiseBlend``): ``'balanced'`` replaces a share ``1 - c**2 = 0.7``
-            of the variance by 3 residuals, ``'strict'`` 0.85 by 4, and on tables with more
-            discrete than mixed columns they also use 1 and 2 ``discrete_donors`` (unless it
-            is given). A number in [0, 1) is that share, with 3 residuals and the
-            ``discrete_donors`` given. Means, covariances and the relation to the discrete
-            columns stay exact in expectation; what clipping at the range bounds takes from
-            class means and variances is compensated when fitting, from pilot samples (see
-            the theory page); third moments shrink.
+            mixed row is blended, in each column's normal-score space, with residuals of other
+            training rows around its mean given its discrete values,
+            ``g(d) + c (z - g(d)) + sqrt(1 - c**2) rho``, and read back through a kernel
+            density estimate of the column (see ``sdv_gwm.engine.NoiseBlend``): ``'balanced'``
+            replaces a share ``1 - c**2 = 0.9`` of the scores' variance by 4 residuals, with a
+            kernel 1.5 times Silverman's width; ``'strict'`` all of it (no number depends on
+            the parents' numbers), with 4 times Silverman's width. Both levels use one
+            ``discrete_donors`` per discrete column (unless given), at least 3, capped at 2
+            (``'balanced'``) and 8 (``'strict'``). A number in [0, 1) is that share, with 4
+            residuals, the ``discrete_donors`` given and Silverman's width. Every value stays
+            in its column's range; each column keeps its mean and variance, and the scores
+            their covariance and relation to the discrete columns (see the theory page).
     """
 
     def __init__(
@@ -191,10 +199,11 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         self.discrete_donors = None if discrete_donors is None else int(discrete_donors)
         self.transport = bool(transport)
         self.privacy = privacy
-        share, residuals, donors = self._privacy_level(privacy)
+        share, residuals, donors, bandwidth = self._privacy_level(privacy)
         self._noise_share = share
         self._residuals = residuals
         self._preset_donors = donors
+        self._bandwidth = bandwidth
         self._returns_frame = False
         self._codec = None
         self._data_path = None
@@ -285,7 +294,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             and not isinstance(privacy, bool)
             and 0 <= privacy < 1
         ):
-            return float(privacy), PRIVACY_RESIDUALS, None
+            return float(privacy), PRIVACY_RESIDUALS, None, PRIVACY_BANDWIDTH
 
         raise SynthesizerInputError(
             f"Invalid value for parameter 'privacy': {privacy!r}. Please provide one of "
@@ -300,39 +309,21 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         model = self._model
         coefficient = np.sqrt(1 - self._noise_share)
         discrete = model.data[:, ~model.continuous]
-        return NoiseBlend(coefficient, model._values, discrete, self._residuals)
-
-    def _calibrate_noise(self):
-        """Compensate what clipping blended values takes from variances and class means.
-
-        ``CALIBRATION_ROUNDS`` pilot samples (seeded, so that fitting stays deterministic)
-        each give the blend's correction (``NoiseBlend.calibrate``).
-        """
-        model = self._model
-        if model.blend is None:
-            return
-
-        # The engine shrinks the columns that rounding will spread out again.
-        target = np.nanvar(model.data[:, model.continuous], axis=0) * model.shrink**2
-        model.set_random_state(0)
-        for _ in range(CALIBRATION_ROUNDS):
-            pilot = model.sample(CALIBRATION_ROWS)
-            model.blend.calibrate(
-                pilot[:, model.continuous],
-                pilot[:, ~model.continuous],
-                model.inherited(pilot),
-                target,
-                model.bounded[model.continuous],
-            )
-
-        model.set_random_state(None)
+        return NoiseBlend(
+            coefficient, model._values, discrete, self._residuals, bandwidth=self._bandwidth
+        )
 
     def _donors(self, continuous):
-        """``discrete_donors`` if given, else the privacy level's on mostly discrete tables."""
+        """``discrete_donors`` if given, else one per discrete column, within the level's bounds.
+
+        Where discrete columns are many, matching categories dominate the distance to the
+        closest record and the rows need many donors; where they are few, donors only make
+        the discrete joint more uniform, which helps a row land near some real row.
+        """
         if self.discrete_donors is not None or self._preset_donors is None:
             return self.discrete_donors
 
-        return self._preset_donors if (~continuous).sum() > continuous.sum() else None
+        return min(self._preset_donors, max(MIN_DONORS, int((~continuous).sum())))
 
     def _validate_mix_within(self, mix_within):
         if mix_within is None:
@@ -643,11 +634,9 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             self._model.blend = self._noise_blend()
             self._training_keys = keys.result()
 
-        if self._model.blend is None:  # the blend's calibration compensates its own variance
+        if self._model.blend is None:  # the blend reads back each column's own variance
             reject = self._is_copy if self._redraws_copies else None
             self._model.calibrate_spread(reject, self._step)
-
-        self._calibrate_noise()
 
     def _fit_statistics(self, columns, moments):
         """Fit everything but the training rows from per-column statistics.

@@ -16,13 +16,14 @@ Tolerances are five standard errors of the averages over the synthetic rows.
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.stats
 from rdt.transformers import UniformEncoder
 from sdv.errors import SynthesizerInputError
 from sdv.metadata import Metadata
 from sdv.sampling import Condition
 
 from sdv_gwm import GWMSynthesizer
-from sdv_gwm.engine import Mixer, NoiseBlend
+from sdv_gwm.engine import Mixer, NoiseBlend, Quantiles
 from sdv_gwm.weights import EpBeta
 
 N_TRAIN = 1000
@@ -174,70 +175,66 @@ def test_transported_blend_with_donors_keeps_covariance_and_class_means():
         np.testing.assert_array_less(np.abs(rows.mean(axis=0) - expected), error)
 
 
-def test_blended_rows_with_donors_stay_in_range():
-    # The row is centred on the donated categories' mean before it is clipped: no value leaves
-    # the training range (the decoder would clip it, and take variance generation after
-    # generation).
-    continuous, discrete = training_table()
-    data = np.column_stack([continuous, discrete])
-    mask = np.array([True, True, False])
-    lower = np.r_[continuous.min(axis=0), -np.inf]
-    upper = np.r_[continuous.max(axis=0), np.inf]
-    noise = NoiseBlend(0.3, continuous, discrete, count=3)
-    noise.inflation = np.full(2, 1.5)
-    engine = Mixer(data, mask, EpBeta.preserving(), lower, upper, donors=2, blend=noise)
-    engine.set_random_state(0)
+def test_normal_scores_of_the_training_values_are_standard_normal():
+    # The randomized probability integral transform: uniform over a run of equal values, so
+    # even a column with ties gets exactly standard normal scores.
+    continuous, _ = training_table()
+    continuous[:, 1] = np.round(continuous[:, 1])  # ties
+    quantiles = Quantiles(continuous)
+    values = np.tile(continuous, (100, 1))
 
-    sample = engine.sample(50_000)[:, :2]
+    scores = quantiles.scores(values, np.random.default_rng(0))
 
-    assert (sample >= lower[:2]).all()
-    assert (sample <= upper[:2]).all()
-    # Clipped values exist, so the check is not vacuous.
-    assert ((sample == lower[:2]) | (sample == upper[:2])).any(axis=0).all()
+    for column in range(2):
+        assert scipy.stats.kstest(scores[:, column], 'norm').pvalue > 1e-4
 
 
-def test_calibration_restores_class_means_and_variance_under_clipping():
-    # Class 0 hugs the lower bound of x: clipping its blended values raises its mean and takes
-    # variance. Three rounds of calibration on pilot samples bring the class means and the
-    # variance back to the training ones, within the noise of the pilot and of the sample.
-    rng = np.random.default_rng(0)
-    n, pilot_rows, num_rows = 2000, 20_000, 100_000
-    a = rng.choice(2, n, p=[0.7, 0.3]).astype(float)
-    x = rng.gamma(1.0 + 3.0 * a, 1.0)
-    continuous = np.column_stack([x, 0.5 * x + rng.normal(0, 1, n)])
-    data = np.column_stack([continuous, a])
-    mask = np.array([True, True, False])
-    lower, upper = np.r_[x.min(), -np.inf, -np.inf], np.full(3, np.inf)
-    blend = NoiseBlend(0.3, continuous, a[:, None], count=3)
-    engine = Mixer(data, mask, EpBeta.preserving(), lower, upper, transport=True, blend=blend)
-    engine.set_random_state(0)
-    target = continuous.var(axis=0)
+def test_standard_normal_scores_read_back_with_the_mean_variance_and_range():
+    continuous, _ = training_table()
+    quantiles = Quantiles(continuous)
+    scores = np.random.default_rng(0).standard_normal((200_000, 2))
 
-    def gaps(sample, pilot):
-        """Class means of x minus the training ones, and their tolerance."""
-        result = []
-        for level in (0, 1):
-            rows = sample[sample[:, 2] == level, 0]
-            spread = rows.std() * np.sqrt(1 / len(rows) + 1 / (pilot * np.mean(a == level)))
-            result.append((rows.mean() - x[a == level].mean(), 5 * spread))
-        return result
+    values = quantiles.values(scores)
 
-    before = engine.sample(num_rows)
-    gap, tolerance = gaps(before, np.inf)[0]
-    assert gap > tolerance  # clipping moved class 0
-    for _ in range(3):
-        pilot = engine.sample(pilot_rows)
-        bounded = engine.bounded[mask]
-        blend.calibrate(pilot[:, :2], pilot[:, 2:], engine.inherited(pilot), target, bounded)
+    centred = values - continuous.mean(axis=0)
+    np.testing.assert_array_less(
+        np.abs(centred.mean(axis=0)), 5 * values.std(axis=0) / np.sqrt(len(values))
+    )
+    squares = centred**2
+    np.testing.assert_array_less(
+        np.abs(squares.mean(axis=0) - continuous.var(axis=0)),
+        5 * squares.std(axis=0) / np.sqrt(len(values)),
+    )
+    assert (values >= continuous.min(axis=0)).all()
+    assert (values <= continuous.max(axis=0)).all()
+    for column in range(2):  # the shape: smoothing moves the law by little
+        assert scipy.stats.ks_2samp(values[:, column], continuous[:, column]).statistic < 0.03
 
-    after = engine.sample(num_rows)
 
-    for gap, tolerance in gaps(after, pilot_rows):
-        assert abs(gap) <= tolerance
-    for sample, calibrated in ((before, False), (after, True)):
-        squares = (sample[:, 0] - sample[:, 0].mean()) ** 2
-        spread = 5 * squares.std() * np.sqrt(1 / num_rows + 1 / pilot_rows)
-        assert (abs(squares.mean() - target[0]) <= spread) == calibrated
+@pytest.mark.parametrize('coefficient', [0.0, COEFFICIENT])
+def test_quantile_blend_keeps_each_column_in_range_with_its_law(coefficient):
+    # The blended scores of the training rows are standard normal up to the residual pool's
+    # own sampling error (1/sqrt(n)), so each column comes back with its mean, variance and
+    # shape, and never leaves its training range: nothing is clipped.
+    continuous, _ = training_table()
+    blend = NoiseBlend(coefficient, continuous, np.zeros((N_TRAIN, 0)), count=4, bandwidth=1.0)
+    values = np.tile(continuous, (200, 1))
+    unbounded = np.full(2, np.inf)
+
+    blended = blend.apply(
+        values, np.zeros((len(values), 0)), np.random.default_rng(0), -unbounded, unbounded
+    )
+
+    spread = continuous.std(axis=0)
+    np.testing.assert_array_less(
+        np.abs(blended.mean(axis=0) - continuous.mean(axis=0)), 5 * spread / np.sqrt(N_TRAIN)
+    )
+    ratio = blended.var(axis=0) / continuous.var(axis=0)
+    np.testing.assert_array_less(np.abs(ratio - 1), 5 * np.sqrt(2 / N_TRAIN))
+    assert (blended >= continuous.min(axis=0)).all()
+    assert (blended <= continuous.max(axis=0)).all()
+    for column in range(2):
+        assert scipy.stats.ks_2samp(blended[:, column], continuous[:, column]).statistic < 0.03
 
 
 def placements_like(n=400, seed=0):
@@ -321,3 +318,27 @@ def test_copy_check_sees_categories_coded_with_noise():
 
     assert len(set(rows[:, column])) > 3  # the codes are noisy
     np.testing.assert_array_equal(synthesizer._row_keys(moved), synthesizer._row_keys(rows.copy()))
+
+
+@pytest.mark.parametrize(
+    ('privacy', 'discrete_columns', 'given', 'expected'),
+    [
+        ('strict', 1, None, 3),  # at least 3
+        ('strict', 5, None, 5),  # one per discrete column
+        ('strict', 10, None, 8),  # at most the level's
+        ('balanced', 5, None, 2),
+        ('strict', 5, 0, 0),  # given: kept
+    ],
+)
+def test_levels_use_one_donor_per_discrete_column_within_bounds(
+    privacy, discrete_columns, given, expected
+):
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({'x': rng.normal(size=200), 'y': rng.normal(size=200)})
+    for column in range(discrete_columns):
+        real[f'c{column}'] = rng.choice(['a', 'b', 'c'], 200)
+    metadata = Metadata.detect_from_dataframes({'table': real})
+
+    synthesizer = GWMSynthesizer(metadata, privacy=privacy, discrete_donors=given).fit(real)
+
+    assert synthesizer._model.donors == expected
