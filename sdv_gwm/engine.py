@@ -598,25 +598,35 @@ class ClassMeans(ClassModel):
         return self._scales(self.codes, self.missing)
 
 
-def row_keys(grid, multipliers):
+def row_keys(rows, multipliers, prepare=None):
     """Hash each row of a float matrix: equal rows (``NaN`` equal to ``NaN``) hash alike.
 
+    Rows are hashed a chunk at a time, each a column-major copy: the memory of a large table is
+    that of one chunk, and the columns are contiguous.
+
     Args:
-        grid (numpy.ndarray):
-            ``(n, p)`` float rows; overwritten.
+        rows (numpy.ndarray):
+            ``(n, p)`` float rows (not modified).
         multipliers (numpy.ndarray):
             ``p`` odd ``uint64`` multipliers, one per column.
+        prepare (callable or None):
+            Rewrites each chunk's copy in place before it is hashed (rounding, say).
 
     Returns:
         numpy.ndarray:
             ``n`` ``uint64`` keys.
     """
-    grid += 0.0  # -0.0 and 0.0 hash alike
-    np.copyto(grid, np.nan, where=np.isnan(grid))  # one NaN bit pattern
-    bits = grid.view(np.uint64)  # its columns are contiguous in a column-major grid
-    keys = np.zeros(len(bits), dtype=np.uint64)
-    for column, multiplier in zip(bits.T, multipliers, strict=True):
-        keys += column * multiplier  # wraps around: arithmetic modulo 2**64
+    keys = np.zeros(len(rows), dtype=np.uint64)
+    for start in range(0, len(rows), CHUNK_SIZE):
+        grid = np.array(rows[start : start + CHUNK_SIZE], dtype=float, order='F')
+        if prepare is not None:
+            prepare(grid)
+
+        grid += 0.0  # -0.0 and 0.0 hash alike
+        np.copyto(grid, np.nan, where=np.isnan(grid))  # one NaN bit pattern
+        chunk = keys[start : start + CHUNK_SIZE]
+        for column, multiplier in zip(grid.view(np.uint64).T, multipliers, strict=True):
+            chunk += column * multiplier  # wraps around: arithmetic modulo 2**64
 
     return keys
 
@@ -1018,7 +1028,7 @@ class Mixer:
             self._centres = np.broadcast_to(np.nanmean(values, axis=0), values.shape)
 
         multipliers = np.random.default_rng(0).integers(2**63, size=values.shape[1])
-        self._keys = row_keys(values.copy(order='K'), multipliers.astype(np.uint64) * 2 + 1)
+        self._keys = row_keys(values, multipliers.astype(np.uint64) * 2 + 1)
 
         self.shrink = np.ones(values.shape[1])
         if noise is not None:

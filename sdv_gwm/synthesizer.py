@@ -629,7 +629,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         donors = self._donors(mixing['continuous'])
         # The copy check's keys do not depend on the model: numpy builds both side by side.
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            keys = pool.submit(lambda: KeySet(self._row_keys(data.copy(order='K'))))
+            keys = pool.submit(lambda: KeySet(self._row_keys(data)))
             self._model = Mixer(data, groups=groups, donors=donors, **mixing)
             self._model.blend = self._noise_blend()
             self._training_keys = keys.result()
@@ -840,14 +840,19 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         of them; a partition of the distributed path passes its own).
         """
         training_keys = self._training_keys if training_keys is None else training_keys
-        return training_keys.contains(self._row_keys(block.copy()))
+        # Equal rows hash alike; a rare collision only costs a needless redraw.
+        return training_keys.contains(self._row_keys(block))
 
-    def _row_keys(self, grid):
-        """Hash each row as it will be written.
+    def _row_keys(self, rows):
+        """Hash each row as it will be written (``rows`` is not modified).
 
         Numbers are rounded, datetimes truncated and noisy category codes replaced by their
-        category. ``grid`` is overwritten.
+        category.
         """
+        return row_keys(rows, self._hash_multipliers, self._as_written)
+
+    def _as_written(self, grid):
+        """Round, truncate and decode the noisy codes of encoded rows in place, as written."""
         rounded, truncated = self._step > 0, self._unit > 0
         for column, ends in self._cuts.items():  # as RDT decodes: right-closed intervals
             grid[:, column] = np.searchsorted(ends, np.clip(grid[:, column], 0, 1), side='left')
@@ -856,8 +861,6 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         np.divide(grid, divisor, out=grid)  # whole rows at once; x / 1 is exact
         np.rint(grid, out=grid, where=rounded)
         np.floor(grid, out=grid, where=truncated)
-        # Equal rows hash alike; a rare collision only costs a needless redraw.
-        return row_keys(grid, self._hash_multipliers)
 
     def _check_condition_values(self, conditions):
         """Reject a condition value that no synthetic row can have, naming column and value.

@@ -388,7 +388,7 @@ def _copy_check(synthesizer, data):
     if not synthesizer._redraws_copies:
         return None
 
-    keys = KeySet(synthesizer._row_keys(data.copy()))
+    keys = KeySet(synthesizer._row_keys(data))
     return functools.partial(synthesizer._is_copy, training_keys=keys)
 
 
