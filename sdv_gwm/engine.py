@@ -38,6 +38,8 @@ WEIGHT_KEPT_REDRAWS = 10
 
 #: Pairs ``Mixer`` draws to measure what rooms take from the variance (whole rounds, up to it).
 PILOT_PAIRS = 100_000
+#: Pairs of ``Mixer._room_spread``'s pilot handled at a time.
+PILOT_CHUNK = 16_384
 #: Rows of each of the two pilot samples with which ``Mixer.calibrate_spread`` measures the
 #: variance that sampling gives.
 SPREAD_PILOT_ROWS = 20_000
@@ -1083,56 +1085,61 @@ class Mixer:
         layout = self.layout()
         # Whole rounds on a small table; on a large one, part of a round (a uniform subset).
         rounds = max(PILOT_PAIRS // len(layout[0]), 1)
-        parent_i, parent_j = self.draw_pairs(min(rounds * len(layout[0]), PILOT_PAIRS), layout)
-        x_i = self._values[parent_i]
-        x_j = self._transported(parent_i, parent_j)
-        diff = x_i - x_j
-        room0, room1 = self._rooms(x_i, x_j, diff, clamp=False)
+        pairs = self.draw_pairs(min(rounds * len(layout[0]), PILOT_PAIRS), layout)
         law = self.winner_law
         mean, square = law.moment(1), law.moment(2)
-        # Rows with a missing or atom value on either side are not mixed in that column: they
-        # count nowhere (zeros in every sum below).
-        valid = ~np.isnan(diff)
-        count = np.count_nonzero(valid, axis=0)
-        centre = np.where(valid, self._centres[parent_i], 0.0)
-        offset = (
-            np.where(valid, x_j, 0.0) - centre
-        )  # the deviation from the centre: offset + lam diff
-        diff[~valid] = 0.0
-        with np.errstate(invalid='ignore', divide='ignore'):
-            centre -= valid * (centre.sum(axis=0) / count)
+        # With c the centre, o = x~ - c and d = x - x~ (the deviation from the centre is
+        # o + lam d), the moments are linear in E[lam] and E[lam^2]: per column, sums over all
+        # pairs of 1, c, o, d, o^2, o d, d^2, c o, c d, and over the pairs whose rooms cut their
+        # law, of what the cut changes: (E[lam] - m1) d, (E[lam] - m1) o d, (E[lam^2] - m2) d^2
+        # and (E[lam] - m1) c d. Summed a chunk of pairs at a time (little memory).
+        sums = 0.0
+        for start in range(0, len(pairs[0]), PILOT_CHUNK):
+            parent_i, parent_j = (pair[start : start + PILOT_CHUNK] for pair in pairs)
+            x_i = self._values[parent_i]
+            x_j = self._transported(parent_i, parent_j)
+            diff = x_i - x_j
+            room0, room1 = self._rooms(x_i, x_j, diff, clamp=False)
+            # A value missing or at an atom on either side is not mixed: it counts nowhere.
+            valid = ~np.isnan(diff)
+            centre = np.where(valid, self._centres[parent_i], 0.0)
+            offset = np.where(valid, x_j, 0.0) - centre
+            diff[~valid] = 0.0
+            cut = np.flatnonzero((room0 < law.eps0) | (room1 < law.eps1))
+            first, second = law.pair_moments(room0[cut], room1[cut])
+            first, second = (first - mean)[:, None], (second - square)[:, None]
+            cut_diff = diff[cut]
+            sums = sums + np.array(
+                [
+                    valid.sum(axis=0),
+                    centre.sum(axis=0),
+                    offset.sum(axis=0),
+                    diff.sum(axis=0),
+                    *(
+                        np.einsum('ij,ij->j', a, b)
+                        for a, b in ((offset, offset), (offset, diff), (diff, diff))
+                        + ((centre, offset), (centre, diff))
+                    ),
+                    (first * cut_diff).sum(axis=0),
+                    (first * offset[cut] * cut_diff).sum(axis=0),
+                    (second * cut_diff**2).sum(axis=0),
+                    (first * centre[cut] * cut_diff).sum(axis=0),
+                ]
+            )
 
-        def sums(first, second):
-            return np.einsum('ij,ij->j', first, second)
+        count, c, o, d, oo, od, dd, co, cd, *changes = sums
 
-        # The moments of a pair's deviation are linear in E[lam] and E[lam^2]: sums over all
-        # pairs with the uncut law's, plus what the pairs whose rooms cut their law change.
-        total = offset.sum(axis=0), diff.sum(axis=0)
-        products = sums(offset, offset), sums(offset, diff), sums(diff, diff), sums(centre, offset)
-        centre_diff = sums(centre, diff)
-        cut = np.flatnonzero((room0 < law.eps0) | (room1 < law.eps1))
-        first, second = law.pair_moments(room0[cut], room1[cut])
-        first, second = (first - mean)[:, None], (second - square)[:, None]
-        cut_diff, cut_offset = diff[cut], offset[cut]
-        changes = (
-            (first * cut_diff).sum(axis=0),
-            (first * cut_offset * cut_diff).sum(axis=0),
-            (second * cut_diff**2).sum(axis=0),
-            (first * centre[cut] * cut_diff).sum(axis=0),
-        )
-
-        def moments(lam_diff, lam_offset_diff, lam2_diff2, lam_centre_diff):
+        def moments(lam_d, lam_od, lam2_dd, lam_cd):
             """Variance of the deviation and its covariance with the centre."""
-            with np.errstate(invalid='ignore', divide='ignore'):
-                deviation = (total[0] + lam_diff) / count
-                squared = (products[0] + 2 * lam_offset_diff + lam2_diff2) / count
-                return squared - deviation**2, (products[3] + lam_centre_diff) / count
+            deviation = (o + lam_d) / count
+            squared = (oo + 2 * lam_od + lam2_dd) / count
+            return squared - deviation**2, (co + lam_cd - c * deviation) / count
 
-        uncut = mean * total[1], mean * products[1], square * products[2], mean * centre_diff
-        target, target_cross = moments(*uncut)
-        cut, cut_cross = moments(*map(np.add, uncut, changes))
-        # var(g) + 2 c cov(g, y) + c^2 var(y) with the cut laws equal to it with the uncut law.
         with np.errstate(invalid='ignore', divide='ignore'):
+            uncut = mean * d, mean * od, square * dd, mean * cd
+            target, target_cross = moments(*uncut)
+            cut, cut_cross = moments(*map(np.add, uncut, changes))
+            # var(g) + 2 c cov(g, y) + c^2 var(y) with the cut laws equal to it uncut.
             wanted = target + 2 * target_cross
             factor = (np.sqrt(cut_cross**2 + cut * wanted) - cut_cross) / cut
         return np.where(np.isfinite(factor) & (factor > 0), factor, 1.0)
