@@ -1144,7 +1144,9 @@ class Mixer:
             factor = (np.sqrt(cut_cross**2 + cut * wanted) - cut_cross) / cut
         return np.where(np.isfinite(factor) & (factor > 0), factor, 1.0)
 
-    def calibrate_spread(self, reject=None, step=None, rows=SPREAD_PILOT_ROWS, seed=0):
+    def calibrate_spread(
+        self, reject=None, step=None, variance=None, rows=SPREAD_PILOT_ROWS, seed=0
+    ):
         """Correct ``spread`` by what rounding and redrawing rejected rows take from variances.
 
         ``_room_spread`` solves for the factor from the pairs' laws alone. Sampling also rounds
@@ -1167,6 +1169,9 @@ class Mixer:
                 The ``reject`` that ``sample`` will be given.
             step (numpy.ndarray or None):
                 Per column, the step values are rounded to once sampled (0: none).
+            variance (numpy.ndarray or None):
+                Per mixed column, the training variance ``t`` (``None``: computed from
+                ``data``).
             rows (int):
                 Rows of each pilot sample.
             seed (int):
@@ -1176,7 +1181,7 @@ class Mixer:
             return
 
         cont = self.continuous
-        target = np.nanvar(self.data[:, cont], axis=0)
+        target = np.nanvar(self.data[:, cont], axis=0) if variance is None else variance
         step = np.zeros(cont.sum()) if step is None else np.asarray(step, float)[cont]
         rounded = step > 0
 

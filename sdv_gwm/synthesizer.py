@@ -625,7 +625,8 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             keys = pd.DataFrame(within).astype(str).agg('\x1f'.join, axis=1)
             groups = pd.factorize(keys)[0]
 
-        mixing = self._fit_statistics(columns, Moments.of(data))
+        moments = Moments.of(data)
+        mixing = self._fit_statistics(columns, moments)
         donors = self._donors(mixing['continuous'])
         # The copy check's keys do not depend on the model: numpy builds both side by side.
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
@@ -636,7 +637,8 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
 
         if self._model.blend is None:  # the blend reads back each column's own variance
             reject = self._is_copy if self._redraws_copies else None
-            self._model.calibrate_spread(reject, self._step)
+            variance = moments.variance[mixing['continuous']]
+            self._model.calibrate_spread(reject, self._step, variance)
 
     def _fit_statistics(self, columns, moments):
         """Fit everything but the training rows from per-column statistics.
