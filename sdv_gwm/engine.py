@@ -968,8 +968,9 @@ class Mixer:
     ):
         # Statistics read columns, fastest contiguous (the codec encodes column by column);
         # mixing gathers rows, fastest contiguous too: each kind of work gets its own copy.
+        # A copy only where ``data`` is not laid out as each needs.
+        self.data = np.ascontiguousarray(data, dtype=float)
         columns = np.asarray(data, dtype=float, order='F')
-        self.data = np.ascontiguousarray(columns)
         num_rows, num_columns = self.data.shape
         self.continuous = np.asarray(continuous, dtype=bool)
         if self.continuous.shape != (num_columns,):
