@@ -827,27 +827,32 @@ class NoiseBlend:
             Blend the columns' normal scores instead of their values, read back through kernel
             density estimates this many times Silverman's bandwidth wide (``Quantiles``).
             Defaults to ``None``: blend the values.
+        means (ClassModel or None):
+            The fit of ``continuous`` on ``discrete`` where it is already made (the transport
+            ``Mixer``'s ``classes``); ``None`` (default): fitted here.
 
     Attributes:
-        means (ClassMeans):
+        means (ClassModel):
             The fit of the values (the centre ``Mixer`` spreads values around).
         quantiles (Quantiles or None):
             The columns' normal scores (``None`` without a ``bandwidth``).
-        scores (ClassMeans):
+        scores (ClassModel):
             The fit ``g`` that the blend uses (``means`` without a ``bandwidth``).
     """
 
-    def __init__(self, coefficient, continuous, discrete, count=1, bandwidth=None):
+    def __init__(self, coefficient, continuous, discrete, count=1, bandwidth=None, means=None):
         self.coefficient = float(coefficient)
         self.count = int(count)
-        self.means = ClassMeans(discrete, continuous)
+        self.means = ClassMeans(discrete, continuous) if means is None else means
         self.quantiles = None if bandwidth is None else Quantiles(continuous, bandwidth)
         self.scores = self.means
+        missing = np.isnan(continuous)
         if self.quantiles is not None:  # seeded: fitting stays deterministic
             continuous = self.quantiles.scores(continuous, np.random.default_rng(0))
             self.scores = ClassMeans(discrete, continuous)
 
-        residuals = continuous - self.scores.fitted
+        # The fit's values on its training rows (``predict`` gives its ``fitted`` there).
+        residuals = continuous - self.scores.predict(discrete, missing)
         # A missing (or atom) cell has no residual; the others stand in for it.
         present = np.maximum((~np.isnan(residuals)).mean(axis=0), 1 / len(residuals))
         self.residuals = np.nan_to_num(residuals) / np.sqrt(present)
@@ -947,6 +952,9 @@ class Mixer:
             centre that gives back what cut rooms take from the variance (``transport`` with
             bounded columns; 1 otherwise), and after ``calibrate_spread`` also what rounding
             and redrawn rows take.
+        classes (ClassModel or None):
+            With ``transport``, the fit of the class means (without the training rows);
+            ``None`` without.
     """
 
     def __init__(
@@ -1016,18 +1024,21 @@ class Mixer:
             self.winner_law = weights.winner_law()
             discrete = columns[:, ~self.continuous]
             if classes is None:
-                classes = ClassMeans(discrete, self._values)
-                self._centres = np.ascontiguousarray(classes.fitted)
-                self._scales = np.ascontiguousarray(classes.scales())
+                fit = ClassMeans(discrete, self._values)
+                self._centres = np.ascontiguousarray(fit.fitted)
+                self._scales = np.ascontiguousarray(fit.scales())
+                classes = fit.model()
             else:
                 missing = np.isnan(self._values)
                 self._centres = np.ascontiguousarray(classes.predict(discrete, missing))
                 self._scales = classes.row_scales(discrete, missing)
 
+            self.classes = classes
             self._standard = self._values - self._centres
             with np.errstate(divide='ignore', invalid='ignore'):
                 self._standard /= self._scales
         else:
+            self.classes = None
             self._centres = np.broadcast_to(np.nanmean(values, axis=0), values.shape)
 
         multipliers = np.random.default_rng(0).integers(2**63, size=values.shape[1])

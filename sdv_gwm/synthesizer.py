@@ -310,7 +310,12 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         coefficient = np.sqrt(1 - self._noise_share)
         discrete = model.data[:, ~model.continuous]
         return NoiseBlend(
-            coefficient, model._values, discrete, self._residuals, bandwidth=self._bandwidth
+            coefficient,
+            model._values,
+            discrete,
+            self._residuals,
+            bandwidth=self._bandwidth,
+            means=model.classes,  # the transport's fit of the same rows, if any
         )
 
     def _donors(self, continuous):
