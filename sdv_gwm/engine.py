@@ -248,7 +248,18 @@ def _cells(first, second, count):
     return (first + 1) * count + (second + 1)
 
 
-def interacting_pairs(codes, residual, min_cell=MIN_CELL_ROWS, limit=MAX_INTERACTIONS):
+def screen_rows(num_rows):
+    """The seeded subset of ``SCREEN_ROWS`` rows ``interacting_pairs`` screens (``None``: all).
+
+    Seeded: fitting stays deterministic.
+    """
+    if num_rows <= SCREEN_ROWS:
+        return None
+
+    return np.sort(np.random.default_rng(0).choice(num_rows, SCREEN_ROWS, replace=False))
+
+
+def interacting_pairs(codes, residual, min_cell=MIN_CELL_ROWS, limit=MAX_INTERACTIONS, total=None):
     """Pairs of splits whose cells hold an interaction that their levels leave in ``r``.
 
     For two splits with ``K`` and ``L`` levels and one mixed column, the standardized residual
@@ -259,31 +270,33 @@ def interacting_pairs(codes, residual, min_cell=MIN_CELL_ROWS, limit=MAX_INTERAC
     summed over the mixed columns, give ``T > f + 4 sqrt(2 f)``; at most ``limit`` pairs, the
     largest ``T / f`` first. Screening keeps the design small (its cost grows with the square
     of its width) and no cell gets a coefficient the data do not ask for. Above
-    ``SCREEN_ROWS`` rows it runs on that many (a seeded subset), ``min_cell`` scaled down
-    alike, so that its cost does not grow with the table; there the residual is orthogonal to
-    the levels only up to sampling error, and ``f = C``.
+    ``SCREEN_ROWS`` rows it runs on that many (a seeded subset, ``screen_rows``), ``min_cell``
+    scaled down alike, so that its cost does not grow with the table; there the residual is
+    orthogonal to the levels only up to sampling error, and ``f = C``.
 
     Args:
         codes (list[numpy.ndarray]):
             Level codes of each split (-1 the baseline, then 0, 1, ... the levels that have
-            an indicator).
+            an indicator), of the screened rows.
         residual (numpy.ndarray):
-            ``(n, q)`` residuals of the fit on the levels (``NaN``: not mixable).
+            ``(n, q)`` residuals of the fit on the levels (``NaN``: not mixable), of the
+            screened rows.
         min_cell (int):
-            Rows a cell needs to count.
+            Rows of the whole table a cell needs to count.
         limit (int):
             Most pairs kept.
+        total (int or None):
+            Rows of the table that the screened rows are the ``screen_rows`` subset of;
+            ``None``: they are the whole table.
 
     Returns:
         list[tuple[int, int]]:
             The kept pairs, as indices into ``codes``.
     """
-    rows, whole = slice(None), len(residual) <= SCREEN_ROWS
-    if not whole:  # a seeded subset: fitting stays deterministic
-        rows = np.sort(np.random.default_rng(0).choice(len(residual), SCREEN_ROWS, replace=False))
-        min_cell = max(min_cell * SCREEN_ROWS // len(residual), 1)
+    whole = total is None or total == len(residual)
+    if not whole:
+        min_cell = max(min_cell * len(residual) // total, 1)
 
-    residual = residual[rows]
     present = ~np.isnan(residual)
     with np.errstate(invalid='ignore', divide='ignore'):
         standard = np.nan_to_num(residual / np.nanstd(residual, axis=0))
@@ -292,7 +305,7 @@ def interacting_pairs(codes, residual, min_cell=MIN_CELL_ROWS, limit=MAX_INTERAC
     sizes = [code.max(initial=-1) + 2 for code in codes]  # the baseline, code -1, too
     for first, second in itertools.combinations(range(len(codes)), 2):
         count_a, count_b = sizes[first], sizes[second]
-        cells = _cells(codes[first][rows], codes[second][rows], count_b)
+        cells = _cells(codes[first], codes[second], count_b)
         statistic = freedom = 0.0
         for column in range(residual.shape[1]):
             counts = np.bincount(cells, present[:, column], minlength=count_a * count_b)
@@ -362,15 +375,18 @@ class ClassModel:
         return _level_codes(_cells(codes[first], codes[second], count).astype(float), cells)
 
     def _design(self, codes, num_rows):
-        rows, columns = [np.arange(num_rows)], [np.zeros(num_rows, dtype=np.intp)]
-        for code, (_, _, start) in zip(codes, self.splits, strict=True):
-            own = np.flatnonzero(code >= 0)
-            rows.append(own)
-            columns.append(start + code[own])
+        # Each row's design columns, in order: the intercept, then its level of each split (-1
+        # at a baseline); the row-major nonnegative entries are the CSR matrix's indices.
+        columns = np.zeros((num_rows, 1 + len(codes)), dtype=np.int32)
+        for position, (code, (_, _, start)) in enumerate(zip(codes, self.splits, strict=True)):
+            columns[:, position + 1] = np.where(code >= 0, start + code, -1)
 
-        rows, columns = np.concatenate(rows), np.concatenate(columns)
+        own = columns >= 0
+        pointers = np.zeros(num_rows + 1, dtype=np.int64)
+        np.cumsum(np.count_nonzero(own, axis=1), out=pointers[1:])
+        indices = columns[own]
         return scipy.sparse.csr_matrix(
-            (np.ones(len(rows)), (rows, columns)), shape=(num_rows, self.width)
+            (np.ones(len(indices)), indices, pointers), shape=(num_rows, self.width)
         )
 
     def design(self, discrete, missing):
@@ -438,8 +454,13 @@ class ClassModel:
         np.square(squared, out=squared)  # in place: 300,000 rows are large
         squared[missing] = 0.0
         transposed = design.T
-        # Intercept row: totals; then each level but the baselines
-        return transposed @ squared, transposed @ (~missing).astype(float)
+        # Intercept row: totals; then each level but the baselines. A column without missing
+        # cells counts the design's own columns.
+        counts = np.repeat(np.asarray(design.sum(axis=0)).T, missing.shape[1], axis=1)
+        for column in np.flatnonzero(missing.any(axis=0)):
+            counts[:, column] = transposed @ (~missing[:, column]).astype(float)
+
+        return transposed @ squared, counts
 
     def fit_scales(self, sums, counts):
         """Choose, per mixed column, the split that sets its spread, and its levels' spreads.
@@ -550,17 +571,24 @@ class ClassMeans(ClassModel):
         self.width = width
         self.levels = len(self.splits)  # the splits of single columns; cells come after
         self._fit(self._codes(discrete, self.missing))
-        if min_cell is None or len(self.splits) < 2:
-            return
+        if min_cell is not None and len(self.splits) >= 2:
+            self._add_cells(np.shape(discrete)[1], min_cell)
 
-        # Cells of two inherited columns; a missing-or-atom flag's own level says enough.
+        self.fitted = self.training_design @ self.coefficients
+
+    def _add_cells(self, num_discrete, min_cell):
+        """Add the cells of the pairs of inherited columns that interact, and fit again."""
+        # A missing-or-atom flag's own level says enough: cells of inherited columns only.
         inherited = [
-            position
-            for position, (index, _, _) in enumerate(self.splits)
-            if index < np.shape(discrete)[1]
+            position for position, (index, _, _) in enumerate(self.splits) if index < num_discrete
         ]
-        residual = values - self.fitted
-        screened = interacting_pairs([self.codes[p] for p in inherited], residual, min_cell)
+        rows = screen_rows(len(self.values))
+        rows = slice(None) if rows is None else rows
+        residual = self.values[rows] - self.training_design[rows] @ self.coefficients
+        screened = interacting_pairs(
+            [self.codes[p][rows] for p in inherited], residual, min_cell, total=len(self.values)
+        )
+        width = self.width
         for first, second in ((inherited[a], inherited[b]) for a, b in screened):
             count = len(self.splits[second][1]) + 1
             cells = _cells(self.codes[first], self.codes[second], count)
@@ -582,7 +610,6 @@ class ClassMeans(ClassModel):
         self.codes = codes
         self.training_design = self._design(self.codes, len(self.values))
         self.coefficients = fit_columns(self.training_design, self.values, self.missing)
-        self.fitted = self.training_design @ self.coefficients
 
     def model(self):
         """Return the fit without its training rows (a ``ClassModel``)."""
@@ -997,7 +1024,7 @@ class Mixer:
         self.blend = blend
         self.bounded = self.continuous & (np.isfinite(self.lower) | np.isfinite(self.upper))
         mixed = np.flatnonzero(self.continuous)
-        values = np.asfortranarray(columns[:, mixed])  # a copy, in which atoms become NaN
+        values = self.data.take(mixed, axis=1)  # a row-major copy, in which atoms become NaN
         #: The atoms' values at the lower and the upper bound of each column (``NaN``: none).
         self.atoms = np.full((2, num_columns), np.nan)
         for side, (bound, low) in enumerate(((self.lower, True), (self.upper, False))):
@@ -1015,7 +1042,7 @@ class Mixer:
                 if len(off):
                     bound[mixed[position]] = off.min() if low else off.max()
 
-        self._values = np.ascontiguousarray(values)
+        self._values = values
         self.transport = bool(transport)
         if self.transport:
             if weights.eps0 + weights.eps1 == 0:

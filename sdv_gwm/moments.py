@@ -39,18 +39,24 @@ class Moments:
                 The summary of these rows.
         """
         matrix = np.asarray(matrix, dtype=float)
-        present = ~np.isnan(matrix)
-        count = np.count_nonzero(present, axis=0)
-        with np.errstate(invalid='ignore', divide='ignore'):
-            mean = np.where(count > 0, np.where(present, matrix, 0.0).sum(axis=0) / count, 0.0)
-
-        deviation = np.where(present, matrix - mean, 0.0)
-        m2 = np.einsum('ij,ij->j', deviation, deviation)
+        num_columns = matrix.shape[1]
+        count, at_low, at_high = (np.zeros(num_columns, dtype=np.intp) for _ in range(3))
+        mean, m2 = np.zeros(num_columns), np.zeros(num_columns)
         # fmin and fmax skip NaN; an empty column has the extremes +-inf, held by no row.
-        low = np.fmin.reduce(matrix, axis=0, initial=np.inf)
-        high = np.fmax.reduce(matrix, axis=0, initial=-np.inf)
-        at_low = np.count_nonzero(matrix == low, axis=0)
-        at_high = np.count_nonzero(matrix == high, axis=0)
+        low, high = np.full(num_columns, np.inf), np.full(num_columns, -np.inf)
+        # A column at a time: a column-major matrix (the codec's) is read in place, with small
+        # temporaries.
+        for index, column in enumerate(matrix.T):
+            present = ~np.isnan(column)
+            count[index] = np.count_nonzero(present)
+            if count[index]:
+                mean[index] = np.where(present, column, 0.0).sum() / count[index]
+                deviation = np.where(present, column - mean[index], 0.0)
+                m2[index] = np.einsum('i,i->', deviation, deviation)
+                low[index], high[index] = np.fmin.reduce(column), np.fmax.reduce(column)
+                at_low[index] = np.count_nonzero(column == low[index])
+                at_high[index] = np.count_nonzero(column == high[index])
+
         return cls(len(matrix), count, mean, m2, low, at_low, high, at_high)
 
     def merge(self, other):
