@@ -375,18 +375,17 @@ class ClassModel:
         return _level_codes(_cells(codes[first], codes[second], count).astype(float), cells)
 
     def _design(self, codes, num_rows):
-        # Each row's design columns, in order: the intercept, then its level of each split (-1
-        # at a baseline); the row-major nonnegative entries are the CSR matrix's indices.
-        columns = np.zeros((num_rows, 1 + len(codes)), dtype=np.int32)
-        for position, (code, (_, _, start)) in enumerate(zip(codes, self.splits, strict=True)):
-            columns[:, position + 1] = np.where(code >= 0, start + code, -1)
+        # 32-bit positions: scipy keeps them as the CSR matrix's index type (half the memory).
+        rows = [np.arange(num_rows, dtype=np.int32)]
+        columns = [np.zeros(num_rows, dtype=np.int32)]
+        for code, (_, _, start) in zip(codes, self.splits, strict=True):
+            own = np.flatnonzero(code >= 0).astype(np.int32)
+            rows.append(own)
+            columns.append((start + code[own]).astype(np.int32))
 
-        own = columns >= 0
-        pointers = np.zeros(num_rows + 1, dtype=np.int64)
-        np.cumsum(np.count_nonzero(own, axis=1), out=pointers[1:])
-        indices = columns[own]
+        rows, columns = np.concatenate(rows), np.concatenate(columns)
         return scipy.sparse.csr_matrix(
-            (np.ones(len(indices)), indices, pointers), shape=(num_rows, self.width)
+            (np.ones(len(rows)), (rows, columns)), shape=(num_rows, self.width)
         )
 
     def design(self, discrete, missing):
@@ -454,13 +453,8 @@ class ClassModel:
         np.square(squared, out=squared)  # in place: 300,000 rows are large
         squared[missing] = 0.0
         transposed = design.T
-        # Intercept row: totals; then each level but the baselines. A column without missing
-        # cells counts the design's own columns.
-        counts = np.repeat(np.asarray(design.sum(axis=0)).T, missing.shape[1], axis=1)
-        for column in np.flatnonzero(missing.any(axis=0)):
-            counts[:, column] = transposed @ (~missing[:, column]).astype(float)
-
-        return transposed @ squared, counts
+        # Intercept row: totals; then each level but the baselines
+        return transposed @ squared, transposed @ (~missing).astype(float)
 
     def fit_scales(self, sums, counts):
         """Choose, per mixed column, the split that sets its spread, and its levels' spreads.
