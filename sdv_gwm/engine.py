@@ -1307,18 +1307,22 @@ class Mixer:
         """
         order, start, size = layout
         rng = self.random_state
+        firsts, seconds = [], []
+        if len(size) == 1:  # one group: a permutation is already in random order
+            for done in range(0, num_rows, len(order)):
+                count = min(len(order), num_rows - done)  # part of a round: its first pairs
+                shift = 1 + np.floor(rng.random(1) * max(len(order) - 1, 1)).astype(int)
+                shuffled = rng.permutation(order)
+                firsts.append(shuffled[:count])
+                seconds.append(shuffled[(np.arange(count) + shift) % len(order)])
+
+            return np.concatenate(firsts), np.concatenate(seconds)
+
         group = np.repeat(np.arange(len(size)), size)
         offset = np.arange(len(order)) - start[group]
-        firsts, seconds = [], []
         for _ in range(-(-num_rows // len(order))):
             shift = 1 + np.floor(rng.random(len(size)) * np.maximum(size - 1, 1)).astype(int)
             partner = start[group] + (offset + shift[group]) % size[group]
-            if len(size) == 1:  # one group: a permutation is already in random order
-                shuffled = rng.permutation(order)
-                firsts.append(shuffled)
-                seconds.append(shuffled[partner])
-                continue
-
             shuffled = order[np.lexsort((rng.random(len(order)), group))]
             pick = rng.permutation(len(order))  # mix the groups, so truncation is uniform
             firsts.append(shuffled[pick])
