@@ -1021,20 +1021,23 @@ class Mixer:
         values = self.data.take(mixed, axis=1)  # a row-major copy, in which atoms become NaN
         #: The atoms' values at the lower and the upper bound of each column (``NaN``: none).
         self.atoms = np.full((2, num_columns), np.nan)
-        for side, (bound, low) in enumerate(((self.lower, True), (self.upper, False))):
-            at_bound = values == bound[mixed]
-            counts = np.count_nonzero(at_bound, axis=0)
-            # One row at a bound is no point mass.
-            atoms = self.bounded[mixed] & (counts >= 2) & (counts >= atom_share * num_rows)
-            self.atoms[side, mixed[atoms]] = bound[mixed[atoms]]
-            for position in np.flatnonzero(atoms):
-                column = values[:, position]
-                column[at_bound[:, position]] = np.nan
+        for position in np.flatnonzero(self.bounded[mixed]):
+            index = mixed[position]
+            column = columns[:, index]  # contiguous: read the column where it lies
+            off = ~np.isnan(column)
+            for side, (bound, low) in enumerate(((self.lower, True), (self.upper, False))):
+                at_bound = off & (column == bound[index])
+                count = np.count_nonzero(at_bound)
+                if count < 2 or count < atom_share * num_rows:  # one row is no point mass
+                    continue
+
+                self.atoms[side, index] = bound[index]
+                values[at_bound, position] = np.nan
+                off &= ~at_bound
                 # The other values stay off the atom's bound: a mixed value rounded onto it
                 # would make the atom more frequent generation after generation.
-                off = column[~np.isnan(column)]
-                if len(off):
-                    bound[mixed[position]] = off.min() if low else off.max()
+                if off.any():
+                    bound[index] = column[off].min() if low else column[off].max()
 
         self._values = values
         self.transport = bool(transport)
