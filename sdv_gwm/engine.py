@@ -1083,9 +1083,13 @@ class Mixer:
 
         self.set_random_state(None)
 
-    def _transported(self, parent_i, parent_j):
-        """The partners' mixed values moved into the first parents' classes."""
-        return self._centres[parent_i] + self._scales[parent_i] * self._standard[parent_j]
+    def _transported(self, parent_i, parent_j, centre=None):
+        """The partners' mixed values moved into the first parents' classes.
+
+        ``centre``: the first parents' centres, if already gathered.
+        """
+        centre = self._centres[parent_i] if centre is None else centre
+        return centre + self._scales[parent_i] * self._standard[parent_j]
 
     def _rooms(self, x_i, x_j, diff, clamp):
         """Rooms of the pairs below 0 and above 1 (``None`` without bounded columns)."""
@@ -1133,12 +1137,13 @@ class Mixer:
         for start in range(0, len(pairs[0]), PILOT_CHUNK):
             parent_i, parent_j = (pair[start : start + PILOT_CHUNK] for pair in pairs)
             x_i = self._values[parent_i]
-            x_j = self._transported(parent_i, parent_j)
+            centre = self._centres[parent_i]
+            x_j = self._transported(parent_i, parent_j, centre)
             diff = x_i - x_j
             room0, room1 = self._rooms(x_i, x_j, diff, clamp=False)
             # A value missing or at an atom on either side is not mixed: it counts nowhere.
             valid = ~np.isnan(diff)
-            centre = np.where(valid, self._centres[parent_i], 0.0)
+            centre[~valid] = 0.0
             offset = np.where(valid, x_j, 0.0) - centre
             diff[~valid] = 0.0
             cut = np.flatnonzero((room0 < law.eps0) | (room1 < law.eps1))
@@ -1284,7 +1289,11 @@ class Mixer:
         if len(rows) == 0:
             raise ValueError('There are no rows to mix.')
 
-        order = rows[np.argsort(self.groups[rows], kind='stable')]
+        groups = self.groups[rows]
+        if groups.min() == groups.max():  # one group: its rows in their order, no sorting
+            return rows, np.zeros(1, dtype=np.intp), np.array([len(rows)])
+
+        order = rows[np.argsort(groups, kind='stable')]
         _, start, size = np.unique(self.groups[order], return_index=True, return_counts=True)
         return order, start, size
 
