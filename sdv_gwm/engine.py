@@ -339,6 +339,10 @@ class ClassModel:
             How many of the splits are single columns (the cells come after them).
         coefficients (numpy.ndarray or None):
             ``(m, q)`` coefficients of the design's columns.
+        cuts (dict or None):
+            For inherited columns coded with noise (RDT's uniform encoders: an ordinal column,
+            say), by position among the inherited columns, the ends of the categories'
+            intervals: their levels are the categories, not the noisy codes.
 
     Attributes:
         table (tuple or None):
@@ -346,16 +350,21 @@ class ClassModel:
             squared residual (``fit_scales``).
     """
 
-    def __init__(self, splits, width, levels, coefficients=None):
+    def __init__(self, splits, width, levels, coefficients=None, cuts=None):
         self.splits = splits
         self.width = width
         self.levels = levels
         self.coefficients = coefficients
+        self.cuts = cuts or {}
         self.table = None
 
-    @staticmethod
-    def _columns(discrete, missing):
-        return list(np.asarray(discrete, dtype=float).T) + list(missing.T)
+    def _columns(self, discrete, missing):
+        columns = list(np.asarray(discrete, dtype=float).T)
+        for position, ends in self.cuts.items():  # as RDT decodes: right-closed intervals
+            category = np.searchsorted(ends, np.clip(columns[position], 0, 1), side='left')
+            columns[position] = category.astype(float)
+
+        return columns + list(missing.T)
 
     def _codes(self, discrete, missing):
         columns = self._columns(discrete, missing)
@@ -543,16 +552,20 @@ class ClassMeans(ClassModel):
         min_cell (int or None):
             Rows a cell of two levels needs to get its own coefficient and spread; ``None``:
             no cells, the fit is additive in the inherited columns.
+        cuts (dict or None):
+            Inherited columns coded with noise and their categories (see ``ClassModel``).
 
     Attributes:
         fitted (numpy.ndarray):
             ``(n, q)`` fitted values of the training rows.
     """
 
-    def __init__(self, discrete, values, min_rows=MIN_LEVEL_ROWS, min_cell=MIN_CELL_ROWS):
+    def __init__(
+        self, discrete, values, min_rows=MIN_LEVEL_ROWS, min_cell=MIN_CELL_ROWS, cuts=None
+    ):
         # Splits: (column of ``_columns`` or the pair of splits of a cell, its own levels or
         # cells, first design column)
-        super().__init__([], 1, 0)
+        super().__init__([], 1, 0, cuts=cuts)
         self.values = values
         self.missing = np.isnan(values)
         width = 1
@@ -607,7 +620,7 @@ class ClassMeans(ClassModel):
 
     def model(self):
         """Return the fit without its training rows (a ``ClassModel``)."""
-        return ClassModel(self.splits, self.width, self.levels, self.coefficients)
+        return ClassModel(self.splits, self.width, self.levels, self.coefficients, self.cuts)
 
     def scales(self):
         """Spread of each mixed value of the training rows (see ``fit_scales``).
@@ -966,6 +979,10 @@ class Mixer:
         spread (numpy.ndarray or None):
             With ``transport``, the ``spread`` factors measured beforehand; ``None``
             (default): measured on these rows.
+        cuts (dict or None):
+            For inherited columns coded with noise (RDT's uniform encoders: an ordinal column,
+            say), by column, the ends of the categories' intervals: the class means of
+            ``transport`` are those of the categories. ``None`` (default): none.
 
     Attributes:
         spread (numpy.ndarray):
@@ -976,6 +993,8 @@ class Mixer:
         classes (ClassModel or None):
             With ``transport``, the fit of the class means (without the training rows);
             ``None`` without.
+        cuts (dict):
+            The ``cuts`` of the inherited columns, by position among them.
     """
 
     def __init__(
@@ -994,6 +1013,7 @@ class Mixer:
         blend=None,
         classes=None,
         spread=None,
+        cuts=None,
     ):
         # Statistics read columns, fastest contiguous (the codec encodes column by column);
         # mixing gathers rows, fastest contiguous too: each kind of work gets its own copy.
@@ -1040,6 +1060,12 @@ class Mixer:
                     bound[index] = column[off].min() if low else column[off].max()
 
         self._values = values
+        position = np.cumsum(~self.continuous) - 1  # among the inherited columns
+        self.cuts = {
+            int(position[column]): ends
+            for column, ends in (cuts or {}).items()
+            if not self.continuous[column]
+        }
         self.transport = bool(transport)
         if self.transport:
             if weights.eps0 + weights.eps1 == 0:
@@ -1048,7 +1074,7 @@ class Mixer:
             self.winner_law = weights.winner_law()
             discrete = columns[:, ~self.continuous]
             if classes is None:
-                fit = ClassMeans(discrete, self._values)
+                fit = ClassMeans(discrete, self._values, cuts=self.cuts)
                 self._centres = np.ascontiguousarray(fit.fitted)
                 self._scales = np.ascontiguousarray(fit.scales())
                 classes = fit.model()

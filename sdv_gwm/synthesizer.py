@@ -660,7 +660,8 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         Returns:
             dict:
                 The ``Mixer`` arguments fitted from the statistics: mask of the mixed columns,
-                weight law, bounds of the mixed values, transport and rounding noise.
+                weight law, bounds of the mixed values, transport, rounding noise and the
+                categories of the columns coded with noise.
         """
         continuous, exact, step, unit = self._column_roles(columns)
         variance = moments.variance
@@ -697,6 +698,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         multipliers = np.random.default_rng(0).integers(2**63, size=len(columns), dtype=np.uint64)
         self._hash_multipliers = multipliers * np.uint64(2) + np.uint64(1)  # odd: no lost bits
         self._cuts = self._category_cuts(columns)
+        mixing['cuts'] = self._cuts  # the class means of an ordinal column's categories
         return mixing
 
     def _category_cuts(self, columns):

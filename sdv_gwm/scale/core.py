@@ -675,7 +675,9 @@ class DistributedGWM:
         """
         probe = Mixer(sample, **{**model.mixing, 'transport': False})
         model.atoms = probe.atoms  # as a partition decides them, on a uniform sample
-        model.mixing['classes'] = ClassMeans(*_class_columns(sample, model)).model()
+        model.mixing['classes'] = ClassMeans(
+            *_class_columns(sample, model), cuts=probe.cuts
+        ).model()
         normal = self._map(data, functools.partial(class_normal, model=model), _merge)
         model.mixing['classes'].fit_normal(functools.reduce(_merge, normal))
         sums = self._map(data, functools.partial(class_scale_sums, model=model), _add_pairs)
