@@ -9,7 +9,7 @@ Column roles, read from the metadata:
 
 - numeric columns: sdtype ``numerical``, plus ``datetime`` converted to days since
   1970-01-01 (the statistics below are scale and shift invariant, so the unit does not matter);
-- categorical columns: sdtype ``categorical`` and ``boolean``;
+- categorical columns: sdtype ``categorical``, ``boolean`` and ``ordinal``;
 - every other sdtype (``id``, ``email``, ...) is only checked for presence.
 
 Properties, each with a score in [0, 1] (higher is better):
@@ -69,7 +69,7 @@ from scipy import stats
 from sdmetrics.reports.base_report import BaseReport
 
 NUMERIC_SDTYPES = ('numerical', 'datetime')
-CATEGORICAL_SDTYPES = ('categorical', 'boolean')
+CATEGORICAL_SDTYPES = ('categorical', 'boolean', 'ordinal')
 DEFAULT_TABLE_NAME = 'table'
 _NULL_CATEGORY = '<null>'
 _EPOCH = pd.Timestamp('1970-01-01')

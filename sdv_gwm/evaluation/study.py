@@ -36,6 +36,9 @@ split off before generation 0 and never trained on:
     generation's own sampling error.
 ``cramers_v_error``
     Mean ``|V_k - V_real|`` of Cramér's V over the categorical-categorical pairs.
+
+Categorical columns are those of sdtype ``categorical``, ``boolean`` and ``ordinal``; they and
+the numerical ones are the features of ``ml_efficacy`` and ``tstr``.
 """
 
 import itertools
@@ -50,6 +53,7 @@ from tqdm.auto import tqdm
 
 from sdv_gwm import _compat
 from sdv_gwm.evaluation.report import (
+    CATEGORICAL_SDTYPES,
     class_means,
     covariance_relative_error,
     cramers_v,
@@ -79,7 +83,7 @@ METRICS = (
     'max_class_mean_z',
     'cramers_v_error',
 )
-FEATURE_SDTYPES = ('numerical', 'categorical', 'boolean')
+FEATURE_SDTYPES = ('numerical', *CATEGORICAL_SDTYPES)
 
 
 def default_synthesizers(epochs=None):
@@ -145,9 +149,7 @@ class _Scorer:
         ]
         self.classification = target is not None and columns[target]['sdtype'] != 'numerical'
         self.categorical = [
-            column
-            for column, meta in columns.items()
-            if meta['sdtype'] in ('categorical', 'boolean')
+            column for column, meta in columns.items() if meta['sdtype'] in CATEGORICAL_SDTYPES
         ]
         self.pairs = {
             (category, column): eta_squared(real[category], real[column].astype(float))
