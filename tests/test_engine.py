@@ -120,6 +120,43 @@ def test_third_and_fourth_moments(law):
         assert abs(values.mean() - m4) > 5 * values.std() / np.sqrt(len(values))
 
 
+def test_curvature_between_mixed_columns_shrinks_by_the_fourth_moment_growth():
+    """``y = x**2 + e``: the coefficient of ``x**2`` in the fit of ``y`` on ``1, x, x**2``.
+
+    Its normal equations hold moments of order two and three, which a preserving law keeps,
+    and ``E[x**4]``, which grows by ``delta (2 m4 + 6 s**4) n / (n - 1)``: the coefficient
+    shrinks by that closed form, generation after generation (see the theory page).
+    """
+    n = 2000
+    rng = np.random.default_rng(5)
+    x = rng.normal(0, 1, n)
+    data = np.column_stack([x, x**2 + rng.normal(0, 0.5, n)])
+    law = EpBeta.preserving()
+
+    def curvature(rows, fourth=None):
+        d, e = (rows - data.mean(axis=0)).T
+        moments = [np.mean(d**k) for k in range(5)]
+        if fourth is not None:
+            moments[4] = fourth
+        normal = np.array([moments[0:3], moments[1:4], moments[2:5]])
+        return np.linalg.solve(normal, [np.mean(e), np.mean(d * e), np.mean(d**2 * e)])[2]
+
+    d = x - x.mean()
+    s2, m4 = np.mean(d**2), np.mean(d**4)
+    grown = m4 + law.delta * (2 * m4 + 6 * s2**2) * n / (n - 1)
+    expected = curvature(data, grown)
+    synthetic = mixer(data, weights=law, seed=5).sample(N_SYNTH)
+    design = np.column_stack([np.ones(N_SYNTH), synthetic[:, 0], synthetic[:, 0] ** 2])
+    coefficients, *_ = np.linalg.lstsq(design, synthetic[:, 1], rcond=None)
+    # Heteroscedasticity-robust standard error of the coefficient, from the sample itself.
+    bread = np.linalg.inv(design.T @ design)
+    meat = design.T @ (design * (synthetic[:, 1] - design @ coefficients)[:, None] ** 2)
+    error = np.sqrt((bread @ meat @ bread)[2, 2])
+    assert abs(coefficients[2] - expected) < 5 * error
+    assert abs(coefficients[2] - curvature(data)) > 5 * error  # the shrinkage is resolved
+    assert expected / curvature(data) < 0.9
+
+
 def mixed_table(n, seed):
     """Two continuous columns and two categorical codes related to them."""
     rng = np.random.default_rng(seed)
