@@ -137,11 +137,9 @@ def main():
     means = frame.drop(columns='chain').groupby('generation').mean()
     errors = frame.drop(columns='chain').groupby('generation').std() / np.sqrt(args.chains)
     table = means.map(lambda value: f'{value:.4f}')
-    for column in ('TSTR change', 'curvature'):
-        table[column] = [
-            f'{mean:+.1%} ({error:.1%})' if column == 'TSTR change' else f'{mean:.3f} ({error:.3f})'
-            for mean, error in zip(means[column], errors[column], strict=True)
-        ]
+    for column, form in (('TSTR change', '{:+.1%} ({:.1%})'), ('curvature', '{:.3f} ({:.3f})')):
+        pairs = zip(means[column], errors[column], strict=True)
+        table[column] = [form.format(mean, error) for mean, error in pairs]
 
     table = table.replace('nan', '')
     print(
