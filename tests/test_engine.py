@@ -120,6 +120,31 @@ def test_third_and_fourth_moments(law):
         assert abs(values.mean() - m4) > 5 * values.std() / np.sqrt(len(values))
 
 
+def test_fourth_moment_grows_by_delta_times_that_of_the_parents_difference():
+    """Under any symmetric pairing with uniform parents, ``E[u] = 0`` gives
+    ``E[d**4] = m4 + delta E[(d_i - d_j)**4]``: partners close together (here within thirds of
+    the column, ``groups``) make it grow less than independent ones (``2 m4 + 6 s**4``).
+    """
+    n = 600
+    data = np.random.default_rng(6).normal(0, 1, (n, 1))
+    d = data[:, 0] - data.mean()
+    groups = np.digitize(d, np.quantile(d, [1 / 3, 2 / 3]))
+    law = EpBeta.preserving()
+    differences = []  # each row's mean over its partners (the other rows of its group)
+    for row in range(n):
+        others = (groups == groups[row]) & (np.arange(n) != row)
+        differences.append(np.mean((d[row] - d[others]) ** 4))
+
+    m4 = np.mean(d**4)
+    expected = m4 + law.delta * np.mean(differences)
+    synthetic = mixer(data, weights=law, seed=6, groups=groups).sample(2 * N_SYNTH)[:, 0]
+    values = (synthetic - data.mean()) ** 4
+    tolerance = 5 * values.std() / np.sqrt(len(values))
+    assert abs(values.mean() - expected) < tolerance
+    independent = m4 + law.delta * (2 * m4 + 6 * np.mean(d**2) ** 2) * n / (n - 1)
+    assert values.mean() < independent - tolerance
+
+
 def test_curvature_between_mixed_columns_shrinks_by_the_fourth_moment_growth():
     """``y = x**2 + e``: the coefficient of ``x**2`` in the fit of ``y`` on ``1, x, x**2``.
 
