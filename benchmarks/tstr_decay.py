@@ -22,6 +22,11 @@ Generation 0 also gets the real rows with the continuous features moved by 1e-4 
 standard deviation (``ties broken``, ``--jitters`` draws): what breaking the ties of repeated
 values alone costs the score.
 
+With ``--bins K`` every fit also gets the ``K``-quantile bin of ``x`` (of the table it is fitted
+on) as a categorical column, dropped from its sample: the bin is inherited, so the class means
+of every mixed column given the bin (a step function of ``x``, the curve's shape) are kept,
+while ``x`` itself is still mixed. It tells whether the curve is what the score lost.
+
 Example::
 
     python benchmarks/tstr_decay.py --dataset ISLR/Wage --curve age logwage --log-of logwage wage
@@ -38,6 +43,7 @@ import pandas as pd
 from mixed import TARGETS
 from mixed_columns import split
 from scipy import stats
+from sdv.metadata import Metadata
 from tabulate import tabulate
 
 from sdv_gwm import _compat
@@ -83,13 +89,27 @@ def chain_records(data, metadata, chain, args):
 
         ties.append(scorer.tstr(moved)[0])
 
+    binned = f'{x} bin'
+    fitted = metadata
+    if args.bins:
+        layout = metadata.to_dict()
+        layout['tables'][table_name]['columns'][binned] = {'sdtype': 'categorical'}
+        fitted = Metadata.load_from_dict(layout)
+
     records, current = [], real
     for generation in range(args.generations + 1):
         if generation:
-            synthesizer = GWMSynthesizer(metadata)
-            synthesizer.fit({table_name: current})
+            table = current
+            if args.bins:
+                bins = pd.qcut(current[x], args.bins, labels=False, duplicates='drop')
+                table = current.assign(**{binned: bins.astype(str)})
+
+            synthesizer = GWMSynthesizer(fitted)
+            synthesizer.fit({table_name: table})
             _compat.set_random_state(synthesizer, int(rng.integers(2**31)))
-            current = synthesizer.sample(len(real))[table_name]
+            current = synthesizer.sample(len(real))[table_name].drop(
+                columns=binned, errors='ignore'
+            )
 
         record = {
             'chain': chain,
@@ -120,6 +140,7 @@ def main():
     parser.add_argument('--generations', type=int, default=10)
     parser.add_argument('--chains', type=int, default=5)
     parser.add_argument('--jitters', type=int, default=3)
+    parser.add_argument('--bins', type=int, default=0, help='inherit K quantile bins of X')
     parser.add_argument('--rows', type=int, default=2000, help='training rows at most')
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
@@ -146,6 +167,7 @@ def main():
         f'{args.dataset}, target {TARGETS.get(args.dataset, args.target)}, {args.chains} chains '
         f'(one split each, seeds {args.seed} to {args.seed + args.chains - 1}), curve of '
         f'{args.curve[1]} on {args.curve[0]}'
+        + (f', {args.bins} bins of {args.curve[0]} inherited' if args.bins else '')
     )
     print(tabulate(table, headers='keys', tablefmt='github'))
 
