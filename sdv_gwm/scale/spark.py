@@ -1,34 +1,39 @@
-"""GWM on Spark: a ``pyspark.sql.DataFrame`` in, a lazy ``pyspark.sql.DataFrame`` out.
+"""GWM on Spark: a ``pyspark.sql.DataFrame`` or a parquet path in, a lazy ``pyspark.sql.DataFrame`` out.
 
 The partitions run as Python UDFs: ``mapInArrow`` for the reductions of ``fit`` and for the
 placement, which encodes the training rows and packs those of each output partition into a few
 binary blocks (pyarrow turns the input batches into pandas frames, more cheaply than
 ``mapInPandas``); ``repartition`` of the blocks, which sends output partition ``p`` to Spark
-partition ``p``; ``mapInPandas`` for the mixing of each output partition. Runs in local mode,
-on a cluster and on Databricks. Install with ``pip install 'sdv-gwm[spark]'`` (Spark needs
-Java 17 or later).
+partition ``p``; ``mapInPandas`` for the mixing of each output partition. Given a parquet path
+instead of a frame, every task reads its row group with pyarrow (``ParquetPieces``): the rows
+never pass through the JVM before the shuffle of the blocks. Runs in local mode, on a cluster
+and on Databricks. Install with ``pip install 'sdv-gwm[spark]'`` (Spark needs Java 17 or
+later).
 
 Example::
 
     from sdv_gwm.scale.spark import SparkGWM
 
-    table = spark.read.parquet('big.parquet')
-    synthesizer = SparkGWM().fit(table)
-    synthesizer.sample(20_000_000, seed=0).write.parquet('synthetic/')
+    synthesizer = SparkGWM().fit('big.parquet')  # or spark.read.parquet('big.parquet')
+    synthesizer.write_parquet(20_000_000, 'synthetic/', seed=0)
 """
 
 import functools
 import os
 import pickle
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow
+import pyarrow.dataset
+import pyarrow.parquet
 from pyspark import TaskContext
-from pyspark.sql import functions, types
+from pyspark.sql import SparkSession, functions, types
 
 from sdv_gwm.scale.core import (
     BLOCK,
+    BLOCK_ROWS,
     PARTITION,
     ROW,
     DistributedGWM,
@@ -41,11 +46,14 @@ SLOT = '_gwm_slot'
 
 
 class SparkGWM(DistributedGWM):
-    """GWM on a ``pyspark.sql.DataFrame`` (see ``sdv_gwm.scale.core.DistributedGWM``).
+    """GWM on a ``pyspark.sql.DataFrame`` or a parquet table (see ``DistributedGWM``).
 
-    The input must give the same partitions each time it is computed (a file scan, or a
-    cached frame): ``sample`` reads it twice, to count and to place the rows. The same seed
-    then gives the same rows (with the same files and ``spark.sql.files.maxPartitionBytes``).
+    ``fit`` takes a frame, or the path of a parquet file or directory, which every task then
+    reads with pyarrow, a row group each (``ParquetPieces``; cheaper: the JVM neither reads
+    the rows nor hands them to Python). A frame must give the same partitions each time it is
+    computed (a file scan, or a cached frame): ``sample`` reads it twice, to count and to
+    place the rows. The same seed then gives the same rows (for a path, with the same files;
+    for a frame, with the same files and ``spark.sql.files.maxPartitionBytes``).
 
     Args:
         metadata (sdv.metadata.Metadata or None):
@@ -56,24 +64,45 @@ class SparkGWM(DistributedGWM):
             ``GWMSynthesizer`` parameters.
     """
 
+    def fit(self, data):
+        """Fit to a Spark frame or a parquet table.
+
+        Args:
+            data (pyspark.sql.DataFrame, str or os.PathLike):
+                The training table: a frame, or the path of a parquet file or of a directory
+                of parquet files (a local path in local mode, or a shared file system or
+                object store that pyarrow opens), read by the tasks with pyarrow.
+
+        Returns:
+            SparkGWM:
+                ``self``.
+        """
+        if isinstance(data, (str, os.PathLike)):
+            data = ParquetPieces.of(data)
+
+        return super().fit(data)
+
     @staticmethod
     def _head(data, num_rows):
+        if isinstance(data, ParquetPieces):
+            return data.head(num_rows)
+
         return data.limit(num_rows).toPandas()
 
     @staticmethod
     def _map(data, function, merge, columns=None, indexed=False):
         """``function`` of every Arrow batch, merged per partition: one row per partition."""
-        if columns is not None:  # same partitions: the input is a file scan or cached
-            # No columns: a constant, so that a file scan reads the row counts only
-            data = data.select(*(columns or [functions.lit(0).alias(ROW)]))
+        reduce = functools.partial(_reduce, function=function, merge=merge, indexed=indexed)
+        if isinstance(data, ParquetPieces):
+            run = functools.partial(_reduce_pieces, pieces=data, columns=columns, reduce=reduce)
+            data = data.tasks()
+        else:
+            if columns is not None:  # same partitions: the input is a file scan or cached
+                # No columns: a constant, so that a file scan reads the row counts only
+                data = data.select(*(columns or [functions.lit(0).alias(ROW)]))
 
-        run = functools.partial(
-            _reduce_partition,
-            function=function,
-            merge=merge,
-            indexed=indexed,
-            time_zone=_time_zone(data),
-        )
+            run = functools.partial(_reduce_partition, reduce=reduce, time_zone=_time_zone(data))
+
         rows = data.mapInArrow(run, 'index long, payload binary').collect()
         return [pickle.loads(payload) for _, payload in sorted(rows)]
 
@@ -123,17 +152,100 @@ class SparkGWM(DistributedGWM):
                 types.StructField(SLOT, types.LongType()),
             ]
         )
-        slots = slot_keys(plan.num_partitions)
         place = functools.partial(
-            _place_partition,
-            model=model,
-            plan=plan,
-            seed=seed,
-            slots=slots,
-            time_zone=_time_zone(self.data),
+            _place, model=model, plan=plan, seed=seed, slots=slot_keys(plan.num_partitions)
         )
-        blocks = self.data.mapInArrow(place, schema)
+        if isinstance(self.data, ParquetPieces):
+            run = functools.partial(_place_pieces, pieces=self.data, place=place)
+            blocks = self.data.tasks().mapInArrow(run, schema)
+        else:
+            run = functools.partial(_place_partition, place=place, time_zone=_time_zone(self.data))
+            blocks = self.data.mapInArrow(run, schema)
+
         return blocks.repartition(plan.num_partitions, SLOT)
+
+
+@dataclass(frozen=True)
+class ParquetPieces:
+    """A parquet table that Spark tasks read themselves with pyarrow, a row group per task.
+
+    Input partition ``i`` is the ``i``-th row group (files in the order pyarrow lists them),
+    read by task ``i`` in batches of ``BLOCK_ROWS`` rows as ``pandas.read_parquet`` reads
+    it (``pyarrow.Table.to_pandas``), so the partitioning, and with it the sample of a seed,
+    depends only on the files.
+
+    Attributes:
+        pieces (tuple[tuple[str, int, int]]):
+            ``(file, row group, rows)`` of every input partition.
+        filesystem (pyarrow.fs.FileSystem):
+            The file system the files are on.
+    """
+
+    pieces: tuple
+    filesystem: object
+
+    @classmethod
+    def of(cls, path):
+        """List the row groups of a parquet file or directory.
+
+        Args:
+            path (str or os.PathLike):
+                A parquet file or a directory of parquet files: a local path, or a URI
+                that pyarrow opens (``s3://...``).
+
+        Returns:
+            ParquetPieces:
+                Its row groups (on the driver, from the files' footers).
+        """
+        path = str(path)
+        dataset = pyarrow.dataset.dataset(path if '://' in path else os.path.abspath(path))
+        pieces = []
+        for name in dataset.files:
+            metadata = pyarrow.parquet.ParquetFile(name, filesystem=dataset.filesystem).metadata
+            for group in range(metadata.num_row_groups):
+                pieces.append((name, group, metadata.row_group(group).num_rows))
+
+        return cls(tuple(pieces), dataset.filesystem)
+
+    def read(self, index, columns=None):
+        """Yield the rows of input partition ``index`` as pandas frames, in order.
+
+        Args:
+            index (int):
+                The input partition.
+            columns (list[str] or None):
+                The columns to read (``None``: all; empty: none, only the rows).
+
+        Yields:
+            pandas.DataFrame:
+                Batches of at most ``BLOCK_ROWS`` rows.
+        """
+        name, group, rows = self.pieces[index]
+        if columns is not None and not columns:
+            yield pd.DataFrame(index=pd.RangeIndex(rows))
+            return
+
+        file = pyarrow.parquet.ParquetFile(name, filesystem=self.filesystem)
+        batches = file.iter_batches(BLOCK_ROWS, [group], columns, use_threads=False)
+        for batch in batches:
+            yield batch.to_pandas(use_threads=False)
+
+    def head(self, num_rows):
+        """Return the first ``num_rows`` rows (fewer if the table has fewer) as a frame."""
+        frames, count = [], 0
+        for index in range(len(self.pieces)):
+            for frame in self.read(index):
+                frames.append(frame.iloc[: num_rows - count])
+                count += len(frames[-1])
+                if count == num_rows:
+                    return pd.concat(frames, ignore_index=True)
+
+        return pd.concat(frames, ignore_index=True)
+
+    def tasks(self):
+        """A Spark frame of the input partitions' numbers, one per Spark partition."""
+        spark = SparkSession.builder.getOrCreate()
+        return spark.range(0, len(self.pieces), 1, len(self.pieces))
 
 
 def _mix_partition(batches, model, allocation, seed):
@@ -156,9 +268,10 @@ def _write_partition(batches, model, allocation, seed, path):
         yield pd.DataFrame({'rows': [len(frame)]})
 
 
-def _reduce_partition(batches, function, merge, indexed, time_zone):
-    index, start, result = TaskContext.get().partitionId(), 0, None
-    for batch in _frames(batches, time_zone):
+def _reduce(frames, index, function, merge, indexed):
+    """``function`` of every frame of input partition ``index``, merged: an Arrow batch."""
+    start, result = 0, None
+    for batch in frames:
         if not len(batch):
             continue
 
@@ -171,11 +284,34 @@ def _reduce_partition(batches, function, merge, indexed, time_zone):
         yield pyarrow.RecordBatch.from_pydict({'index': [index], 'payload': [payload]})
 
 
-def _place_partition(batches, model, plan, seed, slots, time_zone):
-    index = TaskContext.get().partitionId()
-    for frame in place_blocks(_frames(batches, time_zone), model, plan, seed, index):
+def _reduce_partition(batches, reduce, time_zone):
+    yield from reduce(_frames(batches, time_zone), TaskContext.get().partitionId())
+
+
+def _reduce_pieces(batches, pieces, columns, reduce):
+    for index in _indices(batches):
+        yield from reduce(pieces.read(index, columns), index)
+
+
+def _place(frames, index, model, plan, seed, slots):
+    for frame in place_blocks(frames, model, plan, seed, index):
         frame = frame.assign(**{SLOT: slots[frame[PARTITION].to_numpy()]})
         yield pyarrow.RecordBatch.from_pandas(frame, preserve_index=False)
+
+
+def _place_partition(batches, place, time_zone):
+    yield from place(_frames(batches, time_zone), TaskContext.get().partitionId())
+
+
+def _place_pieces(batches, pieces, place):
+    for index in _indices(batches):
+        yield from place(pieces.read(index), index)
+
+
+def _indices(batches):
+    """The input partition numbers a task of ``ParquetPieces.tasks`` is given."""
+    for batch in batches:
+        yield from batch.column(0).to_pylist()
 
 
 def _frames(batches, time_zone):
