@@ -9,10 +9,11 @@ Three steps, each a subcommand:
     (row groups of 250,000 rows: one Dask partition each).
 ``run``
     One fit and one sample, in a fresh process: ``--engine dask`` (local threads, writing
-    with ``to_parquet``), ``spark`` (local mode, writing with ``SparkGWM.write_parquet``) or
-    ``pandas`` (the in-memory synthesizer, writing its sample in batches), with ``--workers``
-    threads or cores. The parent polls the resident memory of
-    the whole process tree (the job, Spark's JVM and its Python workers) every 0.1 s with
+    with ``to_parquet``), ``spark`` (local mode, fitted on the path, which its tasks read
+    with pyarrow, writing with ``SparkGWM.write_parquet``), ``spark-frame`` (the same, fitted
+    on ``spark.read.parquet(path)``) or ``pandas`` (the in-memory synthesizer, writing its
+    sample in batches), with ``--workers`` threads or cores. The parent polls the resident
+    memory of the whole process tree (the job, Spark's JVM and its Python workers) every 0.1 s with
     psutil and reports the peak; the job reports the wall-clock time and the CPU time of its
     process tree (user + system, psutil) for the fit and for the sample (``sample`` until
     the last parquet file is written), and rows per second.
@@ -103,7 +104,7 @@ def job(engine, workers, source, target, rows, per_partition):
             fitted, fitted_cpu = time.perf_counter(), tree_cpu(seen)
             sample = synthesizer.sample(rows, seed=0)
             sample.to_parquet(target, write_index=False)
-    elif engine == 'spark':
+    elif engine in ('spark', 'spark-frame'):
         from pyspark.sql import SparkSession
 
         from sdv_gwm.scale.spark import SparkGWM
@@ -119,7 +120,8 @@ def job(engine, workers, source, target, rows, per_partition):
         spark.sparkContext.setLogLevel('ERROR')
         start, start_cpu = time.perf_counter(), tree_cpu(seen)  # the JVM start is not GWM's
         synthesizer = SparkGWM(rows_per_partition=per_partition)
-        synthesizer.fit(spark.read.parquet(source))
+        # spark: the tasks read the files with pyarrow; spark-frame: Spark's own scan
+        synthesizer.fit(source if engine == 'spark' else spark.read.parquet(source))
         fitted, fitted_cpu = time.perf_counter(), tree_cpu(seen)
         synthesizer.write_parquet(rows, target, seed=0)
     else:
@@ -252,7 +254,7 @@ def main():
     gen.add_argument('--rows', type=int, default=20_000_000)
     gen.add_argument('--out', required=True)
     run = commands.add_parser('run', help='one measured fit and sample')
-    run.add_argument('--engine', choices=['dask', 'spark', 'pandas'], required=True)
+    run.add_argument('--engine', choices=['dask', 'spark', 'spark-frame', 'pandas'], required=True)
     run.add_argument('--workers', type=int, default=2)
     run.add_argument('--input', required=True)
     run.add_argument('--rows', type=int, help='synthetic rows (default: as many as training)')

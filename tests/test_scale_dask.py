@@ -1,5 +1,3 @@
-import pickle
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -223,7 +221,7 @@ def test_blocks_give_the_same_rows_whatever_the_batches_and_their_order(
     assert whole[core.PARTITION].value_counts().max() == 2
     assert batched[core.PARTITION].value_counts().min() >= 4
     sizes = [
-        sum(len(pickle.loads(block)[0]) for block in part[core.BLOCK])
+        sum(len(core.unpack_block(block)[0]) for block in part[core.BLOCK])
         for _, part in whole.groupby(core.PARTITION)
     ]
     allocation = core.allocate(20_000, sizes, 7)

@@ -15,7 +15,7 @@ if not (shutil.which('java') or os.environ.get('JAVA_HOME')):
 
 from pyspark.sql import SparkSession  # noqa: E402
 
-from sdv_gwm.scale.spark import SparkGWM, slot_keys, spark_hash  # noqa: E402
+from sdv_gwm.scale.spark import ParquetPieces, SparkGWM, slot_keys, spark_hash  # noqa: E402
 
 ROWS = 20_000
 
@@ -48,7 +48,47 @@ def fitted(spark, table):
     return SparkGWM(metadata, rows_per_partition=2000).fit(frame)
 
 
-def test_fit_from_partitions_gives_the_in_memory_statistics(table, fitted):
+@pytest.fixture(scope='module')
+def parquet(table, tmp_path_factory):
+    """The table as two parquet files, row groups of 2,500 rows (cut into pieces of 2,000)."""
+    data, _ = table
+    root = tmp_path_factory.mktemp('parquet')
+    data[:5000].to_parquet(root / 'part.0.parquet', index=False, row_group_size=2500)
+    data[5000:].to_parquet(root / 'part.1.parquet', index=False, row_group_size=2500)
+    return root
+
+
+@pytest.fixture(scope='module')
+def path_fitted(spark, table, parquet):
+    pieces = ParquetPieces.PIECE_ROWS
+    ParquetPieces.PIECE_ROWS = 2000  # the driver cuts the pieces: tasks only read them
+    try:
+        return SparkGWM(table[1], rows_per_partition=2000).fit(str(parquet))
+    finally:
+        ParquetPieces.PIECE_ROWS = pieces
+
+
+def test_parquet_pieces_read_the_table_as_pandas_reads_it(parquet, monkeypatch):
+    monkeypatch.setattr(ParquetPieces, 'PIECE_ROWS', 2000)
+    pieces = ParquetPieces.of(parquet)
+    # Row groups of 2,500 rows, 2 pieces each; the last file's last group has 500 rows
+    assert [end - first for _, _, first, end in pieces.pieces] == [1250, 1250] * 2 + [
+        1250,
+        1250,
+        500,
+    ]
+    frames = [frame for index in range(len(pieces.pieces)) for frame in pieces.read(index)]
+    expected = pd.read_parquet(parquet)
+    pd.testing.assert_frame_equal(pd.concat(frames, ignore_index=True), expected)
+    pd.testing.assert_frame_equal(pieces.head(3000), expected[:3000])
+    columns = [pd.concat(pieces.read(index, ['origin'])) for index in range(7)]
+    assert sum(map(len, columns)) == len(expected) and all(list(c) == ['origin'] for c in columns)
+    assert [len(next(pieces.read(index, []))) for index in range(7)] == [1250] * 6 + [500]
+
+
+@pytest.mark.parametrize('source', ['frame', 'path'])
+def test_fit_from_partitions_gives_the_in_memory_statistics(table, source, request):
+    fitted = request.getfixturevalue('fitted' if source == 'frame' else 'path_fitted')
     data, metadata = table
     in_memory = GWMSynthesizer(metadata).fit(data)
     mixing = fitted.model.mixing
@@ -89,6 +129,22 @@ def test_parquet_out_one_spark_partition_per_output_partition(fitted, tmp_path):
     written = pd.read_parquet(tmp_path / 'synthetic')
     assert len(written) == 3000
     assert written['wind_gust'].isna().any() and written['wind_gust'].notna().any()
+
+
+def test_fit_on_a_path_samples_reproducibly_with_the_moments(table, path_fitted, tmp_path):
+    """Tasks read the files with pyarrow: the same seed gives the same files."""
+    data, metadata = table
+    assert path_fitted.write_parquet(ROWS, tmp_path / 'first', seed=3) == ROWS
+    assert path_fitted.write_parquet(ROWS, tmp_path / 'second', seed=3) == ROWS
+    for name in sorted(path.name for path in (tmp_path / 'first').iterdir()):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tmp_path / 'first' / name), pd.read_parquet(tmp_path / 'second' / name)
+        )
+
+    sampled = pd.read_parquet(tmp_path / 'first')
+    assert list(sampled.columns) == list(data.columns)
+    assert_moments_match(sampled, GWMSynthesizer(metadata).fit(data).sample(ROWS))
+    assert sampled['wind_gust'].isna().any() and sampled['wind_gust'].notna().any()
 
 
 def test_write_parquet_writes_the_rows_of_sample_one_file_per_partition(fitted, tmp_path):
@@ -136,12 +192,15 @@ def test_spark_hash_is_sparks_and_slot_keys_fill_every_partition(spark):
     ]
 
 
-def test_the_count_pass_sees_the_placement_of_the_mixing_pass(fitted):
-    """The count pass reads no column; its rows per output partition are those placed."""
+@pytest.mark.parametrize('source', ['frame', 'path'])
+def test_the_count_pass_sees_the_placement_of_the_mixing_pass(source, request):
+    """The count pass reads no column (on a path: the driver, from the footers); its rows
+    per output partition are those placed."""
     import functools
-    import pickle
 
     from sdv_gwm.scale import core
+
+    fitted = request.getfixturevalue('fitted' if source == 'frame' else 'path_fitted')
 
     model = fitted.model
     plan = core.Plan.of(model.groups, fitted.rows_per_partition)
@@ -149,7 +208,7 @@ def test_the_count_pass_sees_the_placement_of_the_mixing_pass(fitted):
     counts = fitted._map(fitted.data, count, np.add, columns=model.mix_within, indexed=True)
     placed = np.zeros(plan.num_partitions, dtype=np.int64)
     for partition, block, _ in fitted._blocks(plan, 5).collect():
-        placed[partition] += len(pickle.loads(block)[0])
+        placed[partition] += len(core.unpack_block(block)[0])
 
     np.testing.assert_array_equal(np.sum(counts, axis=0), placed)
     assert placed.sum() == 8000 and (placed > 0).all()

@@ -422,10 +422,45 @@ def synthesize_placed(frame, model, allocation, seed):
 def _partitions(frame):
     """``(number, encoded rows in row id order, their buckets)`` of every output partition."""
     for index, blocks in frame.groupby(PARTITION, sort=True):
-        unpacked = zip(*map(pickle.loads, blocks[BLOCK]), strict=True)
-        ids, buckets, data = (np.concatenate(arrays) for arrays in unpacked)
-        order = np.argsort(ids, kind='stable')
-        yield int(index), data[order], buckets[order]
+        # A block's rows are in row id order and blocks do not interleave: ordered by their
+        # first row id, they are the partition's rows in order, no sort needed
+        unpacked = sorted(map(unpack_block, blocks[BLOCK]), key=lambda block: block[0][0])
+        ids, buckets, data = (np.concatenate(arrays) for arrays in zip(*unpacked, strict=True))
+        if not (np.diff(ids) > 0).all():  # not so (blocks cut otherwise): sort the rows
+            order = np.argsort(ids, kind='stable')
+            ids, buckets, data = ids[order], buckets[order], data[order]
+
+        yield int(index), data, buckets
+
+
+def pack_block(ids, buckets, data):
+    """Pack the row ids, buckets and encoded rows of a block as bytes (pickled, LZ4).
+
+    Args:
+        ids (numpy.ndarray):
+            Row ids.
+        buckets (numpy.ndarray):
+            Their buckets.
+        data (numpy.ndarray):
+            Their encoded rows.
+
+    Returns:
+        bytes:
+            The block: its uncompressed size (8 bytes), then the compressed pickle.
+    """
+    import pyarrow
+
+    payload = pickle.dumps((ids, buckets, data), protocol=5)
+    packed = pyarrow.compress(payload, codec='lz4', asbytes=True)
+    return len(payload).to_bytes(8, 'little') + packed
+
+
+def unpack_block(block):
+    """Return ``(ids, buckets, data)`` of a block of ``pack_block``."""
+    import pyarrow
+
+    size = int.from_bytes(block[:8], 'little')
+    return pickle.loads(pyarrow.decompress(memoryview(block)[8:], size, codec='lz4', asbytes=True))
 
 
 def place_blocks(batches, model, plan, seed, index):
@@ -478,7 +513,7 @@ def _blocks(placed, model):
         {
             PARTITION: [partition[first] for first, _ in runs],
             BLOCK: [
-                pickle.dumps((ids[first:last], buckets[first:last], data[first:last]), protocol=5)
+                pack_block(ids[first:last], buckets[first:last], data[first:last])
                 for first, last in runs
             ],
         }

@@ -1,4 +1,4 @@
-"""GWM on Spark: a ``pyspark.sql.DataFrame`` or a parquet path in, a lazy ``pyspark.sql.DataFrame`` out.
+"""GWM on Spark: a ``pyspark.sql.DataFrame`` or a parquet path in, a lazy Spark frame out.
 
 The partitions run as Python UDFs: ``mapInArrow`` for the reductions of ``fit`` and for the
 placement, which encodes the training rows and packs those of each output partition into a few
@@ -93,6 +93,15 @@ class SparkGWM(DistributedGWM):
     def _map(data, function, merge, columns=None, indexed=False):
         """``function`` of every Arrow batch, merged per partition: one row per partition."""
         reduce = functools.partial(_reduce, function=function, merge=merge, indexed=indexed)
+        if isinstance(data, ParquetPieces) and columns is not None and not columns:
+            # No column to read: the rows of every piece are in the footers, and a Spark
+            # task would cost more than the work, so the driver does it
+            return [
+                pickle.loads(batch['payload'][0].as_py())
+                for index in range(len(data.pieces))
+                for batch in reduce(data.read(index, columns), index)
+            ]
+
         if isinstance(data, ParquetPieces):
             run = functools.partial(_reduce_pieces, pieces=data, columns=columns, reduce=reduce)
             data = data.tasks()
@@ -167,16 +176,20 @@ class SparkGWM(DistributedGWM):
 
 @dataclass(frozen=True)
 class ParquetPieces:
-    """A parquet table that Spark tasks read themselves with pyarrow, a row group per task.
+    """A parquet table that Spark tasks read themselves with pyarrow, a piece per task.
 
-    Input partition ``i`` is the ``i``-th row group (files in the order pyarrow lists them),
-    read by task ``i`` in batches of ``BLOCK_ROWS`` rows as ``pandas.read_parquet`` reads
-    it (``pyarrow.Table.to_pandas``), so the partitioning, and with it the sample of a seed,
-    depends only on the files.
+    A piece is a row group, or a slice of at most ``PIECE_ROWS`` rows of a larger one (so
+    that a file of one large row group still keeps several workers busy; a task costs its
+    Python worker about 0.1 s, so pieces are not smaller). Input partition
+    ``i`` is the ``i``-th piece (files in the order pyarrow lists them), read by its task in
+    batches of ``BLOCK_ROWS`` rows as ``pandas.read_parquet`` reads it
+    (``pyarrow.Table.to_pandas``): the partitioning, and with it the sample of a seed, depends
+    only on the files.
 
     Attributes:
-        pieces (tuple[tuple[str, int, int]]):
-            ``(file, row group, rows)`` of every input partition.
+        pieces (tuple[tuple[str, int, int, int]]):
+            ``(file, row group, first row, end row)`` of every input partition, rows counted
+            in the row group.
         filesystem (pyarrow.fs.FileSystem):
             The file system the files are on.
     """
@@ -184,9 +197,12 @@ class ParquetPieces:
     pieces: tuple
     filesystem: object
 
+    #: Rows of a piece at most.
+    PIECE_ROWS = 500_000
+
     @classmethod
     def of(cls, path):
-        """List the row groups of a parquet file or directory.
+        """List the pieces of a parquet file or directory.
 
         Args:
             path (str or os.PathLike):
@@ -195,7 +211,7 @@ class ParquetPieces:
 
         Returns:
             ParquetPieces:
-                Its row groups (on the driver, from the files' footers).
+                Its pieces (on the driver, from the files' footers).
         """
         path = str(path)
         dataset = pyarrow.dataset.dataset(path if '://' in path else os.path.abspath(path))
@@ -203,7 +219,10 @@ class ParquetPieces:
         for name in dataset.files:
             metadata = pyarrow.parquet.ParquetFile(name, filesystem=dataset.filesystem).metadata
             for group in range(metadata.num_row_groups):
-                pieces.append((name, group, metadata.row_group(group).num_rows))
+                rows = metadata.row_group(group).num_rows
+                count = max(1, -(-rows // cls.PIECE_ROWS))
+                ends = [rows * part // count for part in range(count + 1)]
+                pieces.extend((name, group, *span) for span in zip(ends, ends[1:], strict=False))
 
         return cls(tuple(pieces), dataset.filesystem)
 
@@ -220,15 +239,21 @@ class ParquetPieces:
             pandas.DataFrame:
                 Batches of at most ``BLOCK_ROWS`` rows.
         """
-        name, group, rows = self.pieces[index]
+        name, group, first, end = self.pieces[index]
         if columns is not None and not columns:
-            yield pd.DataFrame(index=pd.RangeIndex(rows))
+            yield pd.DataFrame(index=pd.RangeIndex(end - first))
             return
 
         file = pyarrow.parquet.ParquetFile(name, filesystem=self.filesystem)
-        batches = file.iter_batches(BLOCK_ROWS, [group], columns, use_threads=False)
-        for batch in batches:
-            yield batch.to_pandas(use_threads=False)
+        start = 0  # the rows before ``first`` are decoded, not converted
+        for batch in file.iter_batches(BLOCK_ROWS, [group], columns, use_threads=False):
+            low, high = max(first - start, 0), min(end - start, len(batch))
+            start += len(batch)
+            if low < high:
+                yield batch.slice(low, high - low).to_pandas(use_threads=False)
+
+            if start >= end:
+                break
 
     def head(self, num_rows):
         """Return the first ``num_rows`` rows (fewer if the table has fewer) as a frame."""
