@@ -60,8 +60,8 @@ def synthesize_parquet(
 
     from sdv_gwm.scale.spark import SparkGWM
 
-    spark = SparkSession.builder.master('local[*]').getOrCreate()
-    synthesizer = SparkGWM(metadata, **parameters).fit(spark.read.parquet(str(source)))
+    SparkSession.builder.master('local[*]').getOrCreate()  # the tasks read the files
+    synthesizer = SparkGWM(metadata, **parameters).fit(source)
     num_rows = num_rows or synthesizer.model.num_rows
     return synthesizer.write_parquet(num_rows, target, seed=seed)
 
