@@ -179,8 +179,8 @@ class ParquetPieces:
     """A parquet table that Spark tasks read themselves with pyarrow, a piece per task.
 
     A piece is a row group, or a slice of at most ``PIECE_ROWS`` rows of a larger one (so
-    that a file of one large row group still keeps several workers busy; a task costs its
-    Python worker about 0.1 s, so pieces are not smaller). Input partition
+    that a file of one large row group still keeps several workers busy; every task has a
+    fixed cost in its Python worker, so pieces are not smaller). Input partition
     ``i`` is the ``i``-th piece (files in the order pyarrow lists them), read by its task in
     batches of ``BLOCK_ROWS`` rows as ``pandas.read_parquet`` reads it
     (``pyarrow.Table.to_pandas``): the partitioning, and with it the sample of a seed, depends
