@@ -5,10 +5,10 @@ placement, which encodes the training rows and packs those of each output partit
 binary blocks (pyarrow turns the input batches into pandas frames, more cheaply than
 ``mapInPandas``); ``repartition`` of the blocks, which sends output partition ``p`` to Spark
 partition ``p``; ``mapInPandas`` for the mixing of each output partition. Given a parquet path
-instead of a frame, every task reads its row group with pyarrow (``ParquetPieces``): the rows
-never pass through the JVM before the shuffle of the blocks. Runs in local mode, on a cluster
-and on Databricks. Install with ``pip install 'sdv-gwm[spark]'`` (Spark needs Java 17 or
-later).
+instead of a frame, every task reads its piece of a row group with pyarrow
+(``ParquetPieces``): the rows never pass through the JVM before the shuffle of the blocks.
+Runs in local mode, on a cluster and on Databricks. Install with
+``pip install 'sdv-gwm[spark]'`` (Spark needs Java 17 or later).
 
 Example::
 
@@ -50,7 +50,7 @@ class SparkGWM(DistributedGWM):
     """GWM on a ``pyspark.sql.DataFrame`` or a parquet table (see ``DistributedGWM``).
 
     ``fit`` takes a frame, or the path of a parquet file or directory, which every task then
-    reads with pyarrow, a row group each (``ParquetPieces``; cheaper: the JVM neither reads
+    reads with pyarrow, a piece each (``ParquetPieces``; cheaper: the JVM neither reads
     the rows nor hands them to Python). A frame must give the same partitions each time it is
     computed (a file scan, or a cached frame): ``sample`` reads it twice, to count and to
     place the rows. The same seed then gives the same rows (for a path, with the same files;
@@ -278,8 +278,8 @@ def _freeze_imports():
     """Leave the objects of the modules a Python worker has imported out of its garbage collection.
 
     Spark reuses a Python worker for many tasks, and every task made the worker's collector
-    walk all the objects of the imported modules (SDV, RDT, pandas, scipy: hundreds of
-    thousands): a fixed cost per task larger than a task's work on a small piece. Frozen once,
+    walk all the objects of the imported modules (SDV, RDT, pandas, scipy): a fixed cost
+    per task, larger than the work of a task on a small piece. Frozen once,
     after the imports (``gc.freeze``), they are not walked again; what the tasks allocate is
     collected as before.
     """
