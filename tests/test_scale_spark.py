@@ -212,3 +212,14 @@ def test_the_count_pass_sees_the_placement_of_the_mixing_pass(source, request):
 
     np.testing.assert_array_equal(np.sum(counts, axis=0), placed)
     assert placed.sum() == 8000 and (placed > 0).all()
+
+
+def test_cli_synthesizes_a_parquet_directory_with_spark(spark, parquet, tmp_path):
+    """``--engine spark`` fits on the path (the session's tasks read it) and writes parquet."""
+    from sdv_gwm.cli import main
+
+    command = ['synthesize', str(parquet), str(tmp_path / 'out'), '--engine', 'spark']
+    assert main([*command, '--rows', '3000', '--seed', '1', '-q']) == 0
+    written = pd.read_parquet(tmp_path / 'out')
+    assert len(written) == 3000
+    assert list(written.columns) == list(pd.read_parquet(parquet).columns)
