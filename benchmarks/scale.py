@@ -20,7 +20,8 @@ Three steps, each a subcommand:
 ``table``
     The per-worker comparison: the first ``--files`` files of the input (default 1:
     1,000,000 rows) fitted and sampled to as many rows by the in-memory path (``pandas``,
-    one worker), then Dask and Spark with 1 and 2 workers, each in a fresh process, as a
+    one worker), then Dask and Spark (on the path, then on a Spark frame) with 1 and 2
+    workers, each in a fresh process, as a
     markdown table with each run's throughput per worker relative to the in-memory run's.
     ``--repeat k`` runs the whole sequence ``k`` times and keeps each run's fastest sample
     (on a shared machine the fastest is the least disturbed). ``--large`` engines then
@@ -49,7 +50,15 @@ from pathlib import Path
 BATCH_ROWS = 1_000_000
 ROW_GROUP_ROWS = 250_000  # Dask reads one row group per partition
 ROWS_PER_PARTITION = 250_000
-SMALL_RUNS = [('pandas', 1), ('dask', 1), ('dask', 2), ('spark', 1), ('spark', 2)]
+SMALL_RUNS = [
+    ('pandas', 1),
+    ('dask', 1),
+    ('dask', 2),
+    ('spark', 1),
+    ('spark', 2),
+    ('spark-frame', 1),
+    ('spark-frame', 2),
+]
 
 
 def generate(rows, out):
