@@ -22,6 +22,7 @@ variance that pairs with too little room to extrapolate lose.
 """
 
 import itertools
+import warnings
 
 import numpy as np
 import scipy.ndimage
@@ -887,9 +888,53 @@ class NoiseBlend:
 
         # The fit's values on its training rows (``predict`` gives its ``fitted`` there).
         residuals = continuous - self.scores.predict(discrete, missing)
+        with np.errstate(invalid='ignore', divide='ignore'), warnings.catch_warnings():
+            warnings.simplefilter('ignore', RuntimeWarning)  # a column with no value: NaN
+            self._residual_variance = np.nanvar(residuals, axis=0)
         # A missing (or atom) cell has no residual; the others stand in for it.
         present = np.maximum((~np.isnan(residuals)).mean(axis=0), 1 / len(residuals))
         self.residuals = np.nan_to_num(residuals) / np.sqrt(present)
+        self.shift = np.zeros(continuous.shape[1])
+        self.factor = np.ones(continuous.shape[1])
+
+    def _deviations(self, values, discrete, random_state):
+        """Scores (or values) of rows minus the fit at their discrete values."""
+        missing = np.isnan(values)
+        if self.quantiles is not None:
+            values = self.quantiles.scores(values, random_state)
+
+        return values - self.scores.predict(discrete, missing)
+
+    def calibrate(self, values, discrete, random_state):
+        """Standardize the deviations of mixed rows to the training residuals, per column.
+
+        A mixed row's deviation ``x - g(d)`` from the fit at its winner's discrete values has
+        the residuals' mean (zero) and variance where it is blended as it is mixed, in values
+        with a preserving law. Its normal scores need not: a value mixed between two training
+        values, or past the range, gets a score between theirs, or the extreme's, and on
+        AER/CPS1985 and ISLR/Default the deviations of mixed rows' scores are up to 20 % wider
+        than the residuals once a generation of synthetic rows is the training table. ``apply``
+        then blends ``factor (x - g(d) - shift)`` with ``shift`` and ``factor`` matching the
+        mean and variance of ``values``' deviations to the residuals' (0 and their variance),
+        column by column.
+
+        Args:
+            values (numpy.ndarray):
+                ``(m, p)`` mixed rows as ``apply`` receives them (a pilot sample).
+            discrete (numpy.ndarray):
+                ``(m, k)`` discrete codes of their winners.
+            random_state (numpy.random.Generator):
+                Source of the places within runs of equal values.
+        """
+        deviations = self._deviations(values, discrete, random_state)
+        with np.errstate(invalid='ignore', divide='ignore'), warnings.catch_warnings():
+            warnings.simplefilter('ignore', RuntimeWarning)  # a column with no value
+            shift = np.nanmean(deviations, axis=0)
+            factor = np.sqrt(self._residual_variance / np.nanvar(deviations, axis=0))
+
+        usable = np.isfinite(factor) & (factor > 0)
+        self.shift = np.where(usable, shift, 0.0)
+        self.factor = np.where(usable, factor, 1.0)
 
     def apply(self, values, discrete, random_state, lower, upper, donated=None):
         """Blend rows; without a ``bandwidth`` a value that leaves its range is clipped.
@@ -917,10 +962,8 @@ class NoiseBlend:
                 The blended rows.
         """
         missing = np.isnan(values)
-        if self.quantiles is not None:
-            values = self.quantiles.scores(values, random_state)
-
-        deviation = self.coefficient * (values - self.scores.predict(discrete, missing))
+        deviation = self._deviations(values, discrete, random_state) - self.shift
+        deviation *= self.coefficient * self.factor
         scale = np.sqrt(max(1.0 - self.coefficient**2, 0.0) / self.count)
         for _ in range(self.count):
             rows = random_state.integers(0, len(self.residuals), len(values))
@@ -1281,6 +1324,25 @@ class Mixer:
         self.spread = np.clip(spread, 1 / MAX_SPREAD, MAX_SPREAD)
         self.set_random_state(None)
 
+    def calibrate_blend(self, rows=SPREAD_PILOT_ROWS, seed=0):
+        """Fit the ``blend``'s standardization of mixed rows (``NoiseBlend.calibrate``).
+
+        A seeded pilot of ``rows`` pairs, drawn and mixed as ``sample`` mixes them before the
+        blend, gives the deviations the blend will receive (fitting stays deterministic).
+
+        Args:
+            rows (int):
+                Rows of the pilot.
+            seed (int):
+                Seed of the pilot.
+        """
+        self.set_random_state(seed)
+        parent_i, parent_j = self.draw_pairs(rows, self.layout())
+        mixed, _, _, winner = self._pair_values(parent_i, parent_j, None, None, None)
+        discrete = self.data[winner][:, ~self.continuous]
+        self.blend.calibrate(mixed, discrete, self.random_state)
+        self.set_random_state(None)
+
     def set_random_state(self, random_state):
         """Seed the generator (an int, a ``numpy.random.Generator`` or ``None``)."""
         self.random_state = np.random.default_rng(random_state)
@@ -1398,32 +1460,14 @@ class Mixer:
         step = 1 + (draws * np.maximum(size[group] - 1, 1)[:, None]).astype(int)
         return order[start[group][:, None] + (offset + step) % size[group][:, None]]
 
-    def mix(self, parent_i, parent_j, donors=None, first_wins=None, lam=None, transport=None):
-        """Mix given pairs of rows.
-
-        Args:
-            parent_i (numpy.ndarray):
-                First parent of each output row.
-            parent_j (numpy.ndarray):
-                Second parent of each output row.
-            donors (numpy.ndarray or None):
-                ``(n, d)`` donor rows: each discrete column is then copied from a row drawn
-                uniformly from the parents and the donors. ``None``: from the winning parent.
-            first_wins (numpy.ndarray or None):
-                Which parent wins, to draw the weights given it; ``None``: drawn freely.
-                With ``transport`` the first parent always wins.
-            lam (numpy.ndarray or None):
-                With ``transport``, the winner's weights to use instead of new draws.
-            transport (bool or None):
-                Whether to transport the partners; ``None``: as the mixer was built.
+    def _pair_values(self, parent_i, parent_j, first_wins, lam, transport):
+        """The mixed values of pairs, before any blend, spread or clipping (see ``mix``).
 
         Returns:
-            tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
-                The mixed rows, the weight ``lam`` given to ``parent_i``, and whether
-                ``parent_i`` won.
+            tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+                The mixed values of the continuous columns, ``lam``, whether ``parent_i`` won
+                and the winning row.
         """
-        cont = self.continuous
-        lower, upper = self.lower[cont], self.upper[cont]
         transport = self.transport if transport is None else transport
         x_i = self._values[parent_i]
         # Parents equal on every mixed column (a row alone in its group or condition, or equal
@@ -1461,6 +1505,37 @@ class Mixer:
             lam = self.weights.sample_given_winner(first_wins, self.random_state, room0, room1)
 
         winner = np.where(first_wins, parent_i, parent_j)
+        return x_j + lam[:, None] * diff, lam, first_wins, winner
+
+    def mix(self, parent_i, parent_j, donors=None, first_wins=None, lam=None, transport=None):
+        """Mix given pairs of rows.
+
+        Args:
+            parent_i (numpy.ndarray):
+                First parent of each output row.
+            parent_j (numpy.ndarray):
+                Second parent of each output row.
+            donors (numpy.ndarray or None):
+                ``(n, d)`` donor rows: each discrete column is then copied from a row drawn
+                uniformly from the parents and the donors. ``None``: from the winning parent.
+            first_wins (numpy.ndarray or None):
+                Which parent wins, to draw the weights given it; ``None``: drawn freely.
+                With ``transport`` the first parent always wins.
+            lam (numpy.ndarray or None):
+                With ``transport``, the winner's weights to use instead of new draws.
+            transport (bool or None):
+                Whether to transport the partners; ``None``: as the mixer was built.
+
+        Returns:
+            tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+                The mixed rows, the weight ``lam`` given to ``parent_i``, and whether
+                ``parent_i`` won.
+        """
+        cont = self.continuous
+        lower, upper = self.lower[cont], self.upper[cont]
+        mixed, lam, first_wins, winner = self._pair_values(
+            parent_i, parent_j, first_wins, lam, transport
+        )
         out = self.data[winner]
         winners = out[:, ~cont]
         if donors is not None:
@@ -1470,7 +1545,6 @@ class Mixer:
             source = np.take_along_axis(pool, pick, axis=1)
             out[:, discrete] = self.data[source, discrete]
 
-        mixed = x_j + lam[:, None] * diff
         centre = None
         if self.blend is not None:  # around the mean given the row's discrete values
             donated = None if donors is None else out[:, ~cont]

@@ -640,7 +640,9 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             self._model.blend = self._noise_blend()
             self._training_keys = keys.result()
 
-        if self._model.blend is None:  # the blend reads back each column's own variance
+        if self._model.blend is not None:  # it reads back each column's own variance
+            self._model.calibrate_blend()
+        else:
             reject = self._is_copy if self._redraws_copies else None
             variance = moments.variance[mixing['continuous']]
             self._model.calibrate_spread(reject, self._step, variance)
