@@ -8,7 +8,10 @@ the continuous columns on the discrete one-hots (``G = Cov(g)``, ``R`` the resid
   one-hot are kept; a column's third central moment of the residual scales by ``c**3 + s**3``;
 - applied to mixed rows whose discrete values are the winner's: ``Cov(y) = S - 2 c (1 - c)
   (1 - m) G`` with ``m`` the factor the winner's discrete values carry (``E[lam | i wins]``
-  net of the distinct-pair term), so exact without discrete columns.
+  net of the distinct-pair term), so exact without discrete columns;
+- calibrated on rows whose deviations from ``g`` are ``a r + b``: ``factor = 1 / a``,
+  ``shift = b`` and the covariance is ``S`` again; read back through the law of a pilot of
+  blended scores, every column keeps its variance whatever that law.
 
 Tolerances are five standard errors of the averages over the synthetic rows.
 """
@@ -173,6 +176,70 @@ def test_transported_blend_with_donors_keeps_covariance_and_class_means():
         expected = continuous[discrete[:, 0] == level].mean(axis=0)
         error = 5 * rows.std(axis=0) / np.sqrt(len(rows))
         np.testing.assert_array_less(np.abs(rows.mean(axis=0) - expected), error)
+
+
+def test_calibrating_on_the_training_rows_changes_nothing():
+    # Their deviations from g are the residuals: mean 0 (the normal equations) and the
+    # residuals' variance, so the standardization is the identity.
+    continuous, discrete = training_table()
+    blend = NoiseBlend(COEFFICIENT, continuous, discrete)
+
+    blend.calibrate(continuous, discrete, np.random.default_rng(0))
+
+    np.testing.assert_allclose(blend.shift, 0.0, atol=1e-12)
+    np.testing.assert_allclose(blend.factor, 1.0, rtol=1e-12)
+    assert blend.pilot is None  # values are blended as they are: no law to correct
+
+
+def test_calibrated_blend_of_rows_with_wider_deviations_keeps_the_covariance():
+    # Rows g(d) + a r + b (a row's deviation scaled and shifted, as the scores of mixed rows
+    # can be): the standardization is factor 1 / a and shift b, so y = g(d) + c r + s rho
+    # again, with covariance G + c**2 R + s**2 R = S (uncalibrated: G + (c a)**2 R + s**2 R).
+    continuous, discrete = training_table()
+    blend = NoiseBlend(COEFFICIENT, continuous, discrete)
+    fitted = blend.scores.predict(discrete, np.isnan(continuous))
+    wide = fitted + 1.5 * (continuous - fitted) + np.array([0.3, -0.2])
+
+    blend.calibrate(wide, discrete, np.random.default_rng(0))
+    repeats = 200
+    values, codes = np.tile(wide, (repeats, 1)), np.tile(discrete, (repeats, 1))
+    unbounded = np.full(2, np.inf)
+    blended = blend.apply(values, codes, np.random.default_rng(1), -unbounded, unbounded)
+
+    np.testing.assert_allclose(blend.factor, 1 / 1.5, rtol=1e-9)
+    np.testing.assert_allclose(blend.shift, [0.3, -0.2], rtol=1e-9)
+    residual_sd = blend.residuals.std(axis=0)
+    np.testing.assert_array_less(
+        np.abs(blended.mean(axis=0) - continuous.mean(axis=0)),
+        5 * residual_sd / np.sqrt(len(blended)),
+    )
+    assert_covariance(blended, covariance(continuous))
+
+
+def test_calibrated_read_back_keeps_each_columns_variance():
+    # Two classes far apart, skewed within: the blended scores g(d) + rho have mean 0 and
+    # variance 1 but not the normal law, and read back through Q as they are the values are
+    # about 6 % wider than the column. Read back through the law of a pilot of blended scores
+    # first, they have the column's variance, up to the noise of the sample and of the pilot
+    # (as many blended rows): five standard errors of each.
+    rng = np.random.default_rng(0)
+    level = (rng.random(N_TRAIN) < 0.5).astype(float)
+    x = np.where(level == 1, rng.gamma(2, 1, N_TRAIN), 8 + rng.gamma(2, 1, N_TRAIN))
+    continuous, discrete = np.column_stack([x, x + rng.normal(size=N_TRAIN)]), level[:, None]
+    blend = NoiseBlend(0.0, continuous, discrete, count=4, bandwidth=1.0)
+    repeats = 100
+    values, codes = np.tile(continuous, (repeats, 1)), np.tile(discrete, (repeats, 1))
+    unbounded = np.full(2, np.inf)
+
+    plain = blend.apply(values, codes, np.random.default_rng(1), -unbounded, unbounded)
+    blend.calibrate(values[:20_000], codes[:20_000], np.random.default_rng(2))
+    calibrated = blend.apply(values, codes, np.random.default_rng(1), -unbounded, unbounded)
+
+    variance = continuous.var(axis=0)
+    squares = (calibrated - calibrated.mean(axis=0)) ** 2
+    error = 5 * np.sqrt(2) * squares.std(axis=0) / np.sqrt(len(squares)) / variance
+    np.testing.assert_array_less(np.abs(calibrated.var(axis=0) / variance - 1), error)
+    assert (np.abs(plain.var(axis=0) / variance - 1) > error).all()  # the law it corrects
 
 
 def test_normal_scores_of_the_training_values_are_standard_normal():
