@@ -715,7 +715,7 @@ class KeySet:
         return found
 
 
-def _kernel_quantiles(ordered, bandwidth):
+def _kernel_quantiles(ordered, bandwidth, rounding=0.0):
     """Quantiles of a kernel density estimate of sorted values, with their mean and variance.
 
     Read back through the order statistics themselves, values would land next to training
@@ -727,13 +727,17 @@ def _kernel_quantiles(ordered, bandwidth):
     ``bandwidth`` times Silverman's rule ``1.06 min(sd, IQR / 1.34) m^(-1/5)``, reflected at
     the range's ends so that it stays in them; its values at ``(k + 1/2) / m`` are then mapped
     affinely so that the law read back (uniform between neighbouring points of the curve) has
-    the values' mean and variance, and kept in their range.
+    the values' mean and variance, less ``rounding`` (the variance that rounding the values
+    read back will add, about ``step**2 / 12`` for a density smooth at the step's scale), and
+    kept in their range.
 
     Args:
         ordered (numpy.ndarray):
             Sorted values.
         bandwidth (float):
             Multiple of Silverman's bandwidth.
+        rounding (float):
+            The variance rounding will add to the values read back. Defaults to 0.
 
     Returns:
         numpy.ndarray:
@@ -760,7 +764,9 @@ def _kernel_quantiles(ordered, bandwidth):
     if variance <= 0:
         return ordered
 
-    curve = ordered.mean() + (curve - mean) * np.sqrt(ordered.var() / variance)
+    target = ordered.var() - rounding
+    target = target if target > 0 else ordered.var()
+    curve = ordered.mean() + (curve - mean) * np.sqrt(target / variance)
     return np.clip(curve, low, high)
 
 
@@ -796,11 +802,18 @@ class Quantiles:
             ``(n, p)`` training values (``NaN``: left out).
         bandwidth (float):
             The kernel's width, a multiple of Silverman's rule. Defaults to 1.
+        rounding (numpy.ndarray or None):
+            Per column, the variance that rounding the values read back will add: the curves
+            keep that much less (``None``: no rounding).
     """
 
-    def __init__(self, values, bandwidth=1.0):
+    def __init__(self, values, bandwidth=1.0, rounding=None):
         self.sorted = [np.sort(column[~np.isnan(column)]) for column in values.T]
-        self.curves = [_kernel_quantiles(ordered, bandwidth) for ordered in self.sorted]
+        rounding = np.zeros(len(self.sorted)) if rounding is None else rounding
+        self.curves = [
+            _kernel_quantiles(ordered, bandwidth, noise)
+            for ordered, noise in zip(self.sorted, rounding, strict=True)
+        ]
 
     def scores(self, values, random_state):
         """Normal scores of ``(m, p)`` values (``NaN`` stays ``NaN``).
@@ -884,6 +897,10 @@ class NoiseBlend:
         means (ClassModel or None):
             The fit of ``continuous`` on ``discrete`` where it is already made (the transport
             ``Mixer``'s ``classes``); ``None`` (default): fitted here.
+        rounding (numpy.ndarray or None):
+            With a ``bandwidth``, per column the variance that rounding the blended values will
+            add, taken from the read-back law beforehand (``Quantiles``); ``None`` (default):
+            none.
 
     Attributes:
         means (ClassModel):
@@ -900,11 +917,22 @@ class NoiseBlend:
             their mid-ranks (``_law_knots``; ``None`` before, or without a ``bandwidth``).
     """
 
-    def __init__(self, coefficient, continuous, discrete, count=1, bandwidth=None, means=None):
+    def __init__(
+        self,
+        coefficient,
+        continuous,
+        discrete,
+        count=1,
+        bandwidth=None,
+        means=None,
+        rounding=None,
+    ):
         self.coefficient = float(coefficient)
         self.count = int(count)
         self.means = ClassMeans(discrete, continuous) if means is None else means
-        self.quantiles = None if bandwidth is None else Quantiles(continuous, bandwidth)
+        self.quantiles = None
+        if bandwidth is not None:
+            self.quantiles = Quantiles(continuous, bandwidth, rounding)
         self.scores = self.means
         missing = np.isnan(continuous)
         if self.quantiles is not None:  # seeded: fitting stays deterministic

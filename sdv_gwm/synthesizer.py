@@ -316,6 +316,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             self._residuals,
             bandwidth=self._bandwidth,
             means=model.classes,  # the transport's fit of the same rows, if any
+            rounding=self._step[model.continuous] ** 2 / 12,
         )
 
     def _donors(self, continuous):
