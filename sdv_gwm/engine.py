@@ -991,15 +991,15 @@ class NoiseBlend:
           mixed and blended in values with a preserving law. Its normal scores need not: a
           value mixed between two training values, or past the range, gets a score between
           theirs, or the extreme's, and on ISLR/Default the deviations of mixed rows' scores
-          are 4 % to 19 % wider than the residuals once a generation of synthetic rows is the
-          training table. ``apply`` blends ``factor (e - shift)`` instead, with ``shift`` and
+          are wider than the residuals once a generation of synthetic rows is the training
+          table. ``apply`` blends ``factor (e - shift)`` instead, with ``shift`` and
           ``factor`` matching the mean and variance of the pilot's deviations to the
           residuals' (0 and their variance), column by column.
         - *Law of the blended scores* (with a ``bandwidth``). Where the theory holds they
           have mean 0 and variance 1, but their law is a mixture over the classes of
           ``g(d') + c e + s rho``, not standard normal: read back through ``Q`` as they are,
-          the values have another mean and variance than the column (3 % less variance in a
-          bimodal column, tested), which repeated synthesis adds up generation after
+          the values have another mean and variance than the column (6 % more variance in a
+          skewed, bimodal column, tested), which repeated synthesis adds up generation after
           generation. The pilot's blended scores give their law ``F``, and ``apply`` reads a
           blended score ``y`` back as ``Q(Phi^-1(F(y)))``: each column comes back with the law
           of ``Q`` (its mean, variance and smoothed shape), and the ranks of the scores, so
