@@ -901,6 +901,9 @@ class NoiseBlend:
             With a ``bandwidth``, per column the variance that rounding the blended values will
             add, taken from the read-back law beforehand (``Quantiles``); ``None`` (default):
             none.
+        cuts (dict or None):
+            Inherited columns coded with noise and their categories, as ``ClassModel`` takes
+            them (the ``Mixer``'s ``cuts``); ``None`` (default): none.
 
     Attributes:
         means (ClassModel):
@@ -926,10 +929,11 @@ class NoiseBlend:
         bandwidth=None,
         means=None,
         rounding=None,
+        cuts=None,
     ):
         self.coefficient = float(coefficient)
         self.count = int(count)
-        self.means = ClassMeans(discrete, continuous) if means is None else means
+        self.means = ClassMeans(discrete, continuous, cuts=cuts) if means is None else means
         self.quantiles = None
         if bandwidth is not None:
             self.quantiles = Quantiles(continuous, bandwidth, rounding)
@@ -937,7 +941,7 @@ class NoiseBlend:
         missing = np.isnan(continuous)
         if self.quantiles is not None:  # seeded: fitting stays deterministic
             continuous = self.quantiles.scores(continuous, np.random.default_rng(0))
-            self.scores = ClassMeans(discrete, continuous)
+            self.scores = ClassMeans(discrete, continuous, cuts=cuts)
 
         # The fit's values on its training rows (``predict`` gives its ``fitted`` there).
         residuals = continuous - self.scores.predict(discrete, missing)

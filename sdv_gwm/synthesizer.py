@@ -317,6 +317,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             bandwidth=self._bandwidth,
             means=model.classes,  # the transport's fit of the same rows, if any
             rounding=self._step[model.continuous] ** 2 / 12,
+            cuts=model.cuts,
         )
 
     def _donors(self, continuous):
