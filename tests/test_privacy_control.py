@@ -430,29 +430,3 @@ def test_levels_use_one_donor_per_discrete_column_within_bounds(
     synthesizer = GWMSynthesizer(metadata, privacy=privacy, discrete_donors=given).fit(real)
 
     assert synthesizer._model.donors == expected
-
-
-@pytest.mark.parametrize('privacy', ['balanced', 'strict'])
-def test_privacy_keeps_class_means_of_an_ordinal_column(privacy):
-    # An ordinal column is coded with noise (RDT's OrderedUniformEncoder): the blend's class
-    # fit must see its categories, or each class mean is pulled towards the column mean by the
-    # share of the residual it replaces.
-    rng = np.random.default_rng(5)
-    n = 5000
-    level = rng.integers(0, 4, n)
-    data = pd.DataFrame(
-        {'grade': np.array(list('abcd'))[level], 'x': 2.0 * level + rng.normal(size=n)}
-    )
-    columns = {
-        'grade': {'sdtype': 'ordinal', 'range_values': list('abcd')},
-        'x': {'sdtype': 'numerical'},
-    }
-    metadata = Metadata.load_from_dict({'tables': {'table': {'columns': columns}}})
-    synthesizer = GWMSynthesizer(metadata, privacy=privacy)
-    synthesizer.fit(data)
-    synthesizer.set_random_state(0)
-    synthetic = synthesizer.sample(n)
-    real = data.groupby('grade')['x']
-    groups = synthetic.groupby('grade')['x']
-    error = np.sqrt(real.var() / real.count() + groups.var() / groups.count())
-    assert ((groups.mean() - real.mean()).abs() <= 5 * error).all()
