@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scale_tables import assert_moments_match, weather
+from sdv.errors import InvalidDataError
 
 from sdv_gwm import GWMSynthesizer
 from sdv_gwm.moments import Moments
@@ -84,6 +85,16 @@ def test_parquet_pieces_read_the_table_as_pandas_reads_it(parquet, monkeypatch):
     columns = [pd.concat(pieces.read(index, ['origin'])) for index in range(7)]
     assert sum(map(len, columns)) == len(expected) and all(list(c) == ['origin'] for c in columns)
     assert [len(next(pieces.read(index, []))) for index in range(7)] == [1250] * 6 + [500]
+
+
+def test_a_parquet_path_without_rows_is_refused_by_name(tmp_path):
+    # A file of no rows (no row group) and an empty directory: as the in-memory fit says.
+    empty_file, empty_directory = tmp_path / 'empty.parquet', tmp_path / 'nothing'
+    pd.DataFrame({'a': pd.Series([], dtype=float)}).to_parquet(empty_file)
+    empty_directory.mkdir()
+    for path in (empty_file, empty_directory):
+        with pytest.raises(InvalidDataError, match=f"'{path}' has no rows"):
+            SparkGWM().fit(path)
 
 
 @pytest.mark.parametrize('source', ['frame', 'path'])

@@ -31,6 +31,7 @@ import pyarrow.dataset
 import pyarrow.parquet
 from pyspark import TaskContext
 from pyspark.sql import SparkSession, functions, types
+from sdv.errors import InvalidDataError
 
 from sdv_gwm.scale.core import (
     BLOCK,
@@ -213,6 +214,9 @@ class ParquetPieces:
         Returns:
             ParquetPieces:
                 Its pieces (on the driver, from the files' footers).
+
+        Raises:
+            sdv.errors.InvalidDataError: If the files hold no rows.
         """
         path = str(path)
         dataset = pyarrow.dataset.dataset(path if '://' in path else os.path.abspath(path))
@@ -224,6 +228,11 @@ class ParquetPieces:
                 count = max(1, -(-rows // cls.PIECE_ROWS))
                 ends = [rows * part // count for part in range(count + 1)]
                 pieces.extend((name, group, *span) for span in zip(ends, ends[1:], strict=False))
+
+        if not any(end > first for _, _, first, end in pieces):  # as the in-memory fit says
+            raise InvalidDataError(
+                [f"The parquet table '{path}' has no rows. Mixing needs at least 2 rows to fit."]
+            )
 
         return cls(tuple(pieces), dataset.filesystem)
 
