@@ -134,6 +134,22 @@ def _level_codes(column, levels):
     return np.where(hit, position, -1)
 
 
+def categories(codes, ends):
+    """The categories of noisy codes, as RDT's uniform encoders decode them.
+
+    Args:
+        codes (numpy.ndarray):
+            Codes in [0, 1] (clipped there).
+        ends (numpy.ndarray):
+            The ends of the categories' intervals, in order (right-closed intervals).
+
+    Returns:
+        numpy.ndarray:
+            Each code's category, by position.
+    """
+    return np.searchsorted(ends, np.clip(codes, 0, 1), side='left')
+
+
 def _dense(matrix):
     return matrix.toarray() if scipy.sparse.issparse(matrix) else np.asarray(matrix)
 
@@ -366,9 +382,8 @@ class ClassModel:
 
     def _columns(self, discrete, missing):
         columns = list(np.asarray(discrete, dtype=float).T)
-        for position, ends in self.cuts.items():  # as RDT decodes: right-closed intervals
-            category = np.searchsorted(ends, np.clip(columns[position], 0, 1), side='left')
-            columns[position] = category.astype(float)
+        for position, ends in self.cuts.items():
+            columns[position] = categories(columns[position], ends).astype(float)
 
         return columns + list(missing.T)
 

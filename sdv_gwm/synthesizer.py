@@ -18,7 +18,7 @@ from sdv.single_table.base import (
 )
 
 from sdv_gwm import _compat, codec, persistence
-from sdv_gwm.engine import KeySet, Mixer, NoiseBlend, row_keys
+from sdv_gwm.engine import KeySet, Mixer, NoiseBlend, categories, row_keys
 from sdv_gwm.moments import Moments
 from sdv_gwm.weights import get_weights
 
@@ -867,8 +867,8 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
     def _as_written(self, grid):
         """Round, truncate and decode the noisy codes of encoded rows in place, as written."""
         rounded, truncated = self._step > 0, self._unit > 0
-        for column, ends in self._cuts.items():  # as RDT decodes: right-closed intervals
-            grid[:, column] = np.searchsorted(ends, np.clip(grid[:, column], 0, 1), side='left')
+        for column, ends in self._cuts.items():
+            grid[:, column] = categories(grid[:, column], ends)
 
         divisor = np.where(rounded, self._step, np.where(truncated, self._unit, 1.0))
         np.divide(grid, divisor, out=grid)  # whole rows at once; x / 1 is exact
