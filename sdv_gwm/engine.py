@@ -154,27 +154,66 @@ def _dense(matrix):
     return matrix.toarray() if scipy.sparse.issparse(matrix) else np.asarray(matrix)
 
 
-def fit_columns(design, values, missing):
-    """Least-squares coefficients of every column of ``values`` on ``design``, where present.
+class Patterns:
+    """Rows grouped by their level codes: the distinct rows of a class design.
 
-    Through the normal equations (``NormalEquations``): an indicator design has few columns, so
-    its Gram matrix is small; its pseudo-inverse gives lstsq's minimum-norm solution where
-    indicators are collinear (two columns with the same levels, say). A column's missing cells
-    leave its fit.
+    A class design has a row per training row but only as many distinct rows as there are
+    combinations of levels (and missing cells) that occur, a few thousand on most tables. A
+    sum over the rows of the design times a matrix is then the sum over the patterns of their
+    design row times the pattern's sum of that matrix (``sum``): one pass over the rows, and
+    the products with the design on the patterns alone.
 
     Args:
-        design (numpy.ndarray or scipy.sparse.csr_matrix):
-            ``(n, m)`` regressors.
-        values (numpy.ndarray):
-            ``(n, q)`` targets.
-        missing (numpy.ndarray):
-            ``(n, q)`` cells left out of their column's fit.
+        codes (list[numpy.ndarray]):
+            Level codes of the splits of single columns (-1: the baseline), one per row; the
+            codes of cells follow from them.
+        num_rows (int):
+            Rows of the table.
 
-    Returns:
-        numpy.ndarray:
-            ``(m, q)`` coefficients (0 for a column missing everywhere).
+    Attributes:
+        inverse (numpy.ndarray):
+            The pattern of each row.
+        rows (numpy.ndarray):
+            A row of each pattern.
+        counts (numpy.ndarray):
+            Rows of each pattern.
     """
-    return NormalEquations.of(design, values, missing).solve()
+
+    def __init__(self, codes, num_rows):
+        key = np.zeros(num_rows, dtype=np.int64)
+        size = 1  # keys lie in [0, size)
+        for code in codes:
+            count = int(code.max(initial=-1)) + 2  # the baseline, code -1, too
+            if size * count >= 2**62:  # renumber the keys that occur before they overflow
+                key = np.unique(key, return_inverse=True)[1]
+                size = int(key.max(initial=-1)) + 1
+
+            key = key * count + (code + 1)
+            size *= count
+
+        if size <= 4 * num_rows:  # count every key; sorting them costs more
+            counts = np.bincount(key, minlength=size)
+            present = np.flatnonzero(counts)
+            lookup = np.empty(size, dtype=np.intp)
+            lookup[present] = np.arange(len(present))
+            self.inverse, self.counts = lookup[key], counts[present]
+        else:
+            _, self.inverse, self.counts = np.unique(key, return_inverse=True, return_counts=True)
+
+        self.rows = np.empty(len(self.counts), dtype=np.intp)
+        self.rows[self.inverse] = np.arange(num_rows)  # any row of the pattern will do
+        self._sum = scipy.sparse.csr_matrix(
+            (np.ones(num_rows), (self.inverse, np.arange(num_rows))),
+            shape=(len(self.counts), num_rows),
+        )
+
+    def sum(self, values):
+        """Return the ``(p, q)`` sums of ``values`` (``(n, q)``) over the rows of each pattern."""
+        return self._sum @ values
+
+    def totals(self, values, missing):
+        """Per pattern, the sums of ``values`` where present and the count of those cells."""
+        return self.sum(np.where(missing, 0.0, values)), self.sum((~missing).astype(float))
 
 
 class NormalEquations:
@@ -199,35 +238,32 @@ class NormalEquations:
         self.present = present
 
     @classmethod
-    def of(cls, design, values, missing):
-        """The normal equations of some rows (the arguments of ``fit_columns``).
+    def of(cls, design, counts, sums, present):
+        """The normal equations of some rows, given as the patterns of their design.
 
         Args:
-            design (numpy.ndarray or scipy.sparse.csr_matrix):
-                The rows' regressors.
-            values (numpy.ndarray):
-                Their targets.
-            missing (numpy.ndarray):
-                Their cells left out of each column's fit.
+            design (scipy.sparse.csr_matrix):
+                ``(p, m)`` design of each pattern of the rows (``Patterns``).
+            counts (numpy.ndarray):
+                ``(p,)`` rows of each pattern.
+            sums (numpy.ndarray):
+                ``(p, q)`` sums of the targets over each pattern's rows (missing cells count 0).
+            present (numpy.ndarray):
+                ``(p, q)`` present cells of each column among each pattern's rows.
 
         Returns:
             NormalEquations:
                 Their normal equations.
         """
         transposed = design.T
-        gram = _dense(transposed @ design)
-        moments = _dense(transposed @ np.where(missing, 0.0, values))
-        present = {}
-        for column in np.flatnonzero(missing.any(axis=0)):
-            absent = missing[:, column]
-            if 2 * np.count_nonzero(absent) > len(absent):  # fewer rows present: sum those
-                rows = design[~absent]
-                present[column] = _dense(rows.T @ rows)
-            else:  # their rows' part of the Gram matrix is subtracted
-                rows = design[absent]
-                present[column] = gram - _dense(rows.T @ rows)
-
-        return cls(gram, moments, present)
+        gram = _dense(transposed @ (scipy.sparse.diags(counts.astype(float)) @ design))
+        moments = _dense(transposed @ sums)
+        partial = np.flatnonzero((present < counts[:, None]).any(axis=0))
+        kept = {
+            column: _dense(transposed @ (scipy.sparse.diags(present[:, column]) @ design))
+            for column in partial
+        }
+        return cls(gram, moments, kept)
 
     def merge(self, other):
         """Add the normal equations of other rows (same design columns).
@@ -431,14 +467,18 @@ class ClassModel:
             scipy.sparse.csr_matrix:
                 ``(n, m)`` design.
         """
-        if not self.splits:
-            return scipy.sparse.csr_matrix(np.ones((len(missing), 1)))
-
         return self._design(self._codes(discrete, missing), len(missing))
+
+    def _patterns(self, codes, num_rows):
+        """The patterns of rows with these codes and the design of each pattern."""
+        patterns = Patterns(codes[: self.levels], num_rows)
+        design = self._design([code[patterns.rows] for code in codes], len(patterns.counts))
+        return patterns, design
 
     def predict(self, discrete, missing):
         """Return ``g(d)`` for rows with these inherited values and missing cells."""
-        return self.design(discrete, missing) @ self.coefficients
+        patterns, design = self._patterns(self._codes(discrete, missing), len(missing))
+        return (design @ self.coefficients)[patterns.inverse]
 
     def normal(self, discrete, values):
         """The normal equations of the fit of ``values`` on the design of these rows.
@@ -454,7 +494,8 @@ class ClassModel:
                 Their sum over all rows gives the coefficients (``fit_normal``).
         """
         missing = np.isnan(values)
-        return NormalEquations.of(self.design(discrete, missing), values, missing)
+        patterns, design = self._patterns(self._codes(discrete, missing), len(values))
+        return NormalEquations.of(design, patterns.counts, *patterns.totals(values, missing))
 
     def fit_normal(self, normal):
         """Set the coefficients from the normal equations of all training rows."""
@@ -475,16 +516,18 @@ class ClassModel:
                 (``fit_scales``).
         """
         missing = np.isnan(values)
-        design = self.design(discrete, missing)
-        return self._sums(design, values - design @ self.coefficients, missing)
+        patterns, design = self._patterns(self._codes(discrete, missing), len(values))
+        fitted = (design @ self.coefficients)[patterns.inverse]
+        return self._sums(design, patterns, values - fitted, missing)
 
     @staticmethod
-    def _sums(design, squared, missing):
+    def _sums(design, patterns, squared, missing, present=None):
         np.square(squared, out=squared)  # in place: 300,000 rows are large
         squared[missing] = 0.0
+        present = patterns.sum((~missing).astype(float)) if present is None else present
         transposed = design.T
         # Intercept row: totals; then each level but the baselines
-        return transposed @ squared, transposed @ (~missing).astype(float)
+        return transposed @ patterns.sum(squared), transposed @ present
 
     def fit_scales(self, sums, counts):
         """Choose, per mixed column, the split that sets its spread, and its levels' spreads.
@@ -531,11 +574,14 @@ class ClassModel:
             numpy.ndarray:
                 ``(n, q)`` spreads.
         """
-        return self._scales(self._codes(discrete, missing), missing)
+        codes = self._codes(discrete, missing)[: self.levels]
+        patterns = Patterns(codes, len(missing))
+        return self._scales([code[patterns.rows] for code in codes], patterns, missing)
 
-    def _scales(self, codes, missing):
+    def _scales(self, codes, patterns, missing):
+        """Spreads of the rows of ``patterns``, given the level codes of each pattern."""
         best, overall, means = self.table
-        variances = np.empty(missing.shape)
+        variances = np.empty((len(patterns.counts), missing.shape[1]))
         for column in range(missing.shape[1]):
             if best[column] == 0:
                 variances[:, column] = overall[column]
@@ -544,6 +590,7 @@ class ClassModel:
                 variances[:, column] = means[split][codes[split], column]
 
         scales = np.sqrt(np.maximum(variances, 0.0, out=variances), out=variances)
+        scales = scales[patterns.inverse]
         scales[missing] = np.nan  # (a baseline sum is a difference: clipped at 0 above)
         return scales
 
@@ -559,9 +606,9 @@ class ClassMeans(ClassModel):
     ``min_cell`` rows but the largest. Each mixed column is fitted by least squares on the rows
     where it is mixable, so its residual has mean zero within every level of every inherited
     column and within every cell with an indicator. ``transport`` and the
-    ``privacy`` blend use this one fit. The design is sparse: ``n`` rows times the number of
-    inherited columns nonzero entries whatever the number of levels, so its Gram matrix and its
-    products cost a pass over the rows.
+    ``privacy`` blend use this one fit. Rows with the same levels have the same design row: the
+    fit sums the rows of each combination of levels that occurs (``Patterns``, one pass over the
+    rows) and solves on the sparse design of those combinations alone.
 
     Args:
         discrete (numpy.ndarray):
@@ -577,6 +624,10 @@ class ClassMeans(ClassModel):
             Inherited columns coded with noise and their categories (see ``ClassModel``).
 
     Attributes:
+        codes (list[numpy.ndarray]):
+            Level codes of the training rows in each split of a single column.
+        patterns (Patterns):
+            The training rows grouped by those codes.
         fitted (numpy.ndarray):
             ``(n, q)`` fitted values of the training rows.
     """
@@ -598,11 +649,14 @@ class ClassMeans(ClassModel):
 
         self.width = width
         self.levels = len(self.splits)  # the splits of single columns; cells come after
-        self._fit(self._codes(discrete, self.missing))
+        self.codes = self._codes(discrete, self.missing)
+        self.patterns = Patterns(self.codes, len(values))
+        self._totals = self.patterns.totals(values, self.missing)
+        self._fit([code[self.patterns.rows] for code in self.codes])
         if min_cell is not None and len(self.splits) >= 2:
             self._add_cells(np.shape(discrete)[1], min_cell)
 
-        self.fitted = self.training_design @ self.coefficients
+        self.fitted = self._pattern_fitted()[self.patterns.inverse]
 
     def _add_cells(self, num_discrete, min_cell):
         """Add the cells of the pairs of inherited columns that interact, and fit again."""
@@ -612,15 +666,16 @@ class ClassMeans(ClassModel):
         ]
         rows = screen_rows(len(self.values))
         rows = slice(None) if rows is None else rows
-        residual = self.values[rows] - self.training_design[rows] @ self.coefficients
+        residual = self.values[rows] - self._pattern_fitted()[self.patterns.inverse[rows]]
         screened = interacting_pairs(
             [self.codes[p][rows] for p in inherited], residual, min_cell, total=len(self.values)
         )
         width = self.width
+        codes = list(self._pattern_codes)
         for first, second in ((inherited[a], inherited[b]) for a, b in screened):
             count = len(self.splits[second][1]) + 1
-            cells = _cells(self.codes[first], self.codes[second], count)
-            sizes = np.bincount(cells)
+            cells = _cells(codes[first], codes[second], count)
+            sizes = np.bincount(cells, self.patterns.counts)
             own = (sizes >= min_cell) & (np.arange(len(sizes)) != np.argmax(sizes))
             if own.any():
                 cells = np.flatnonzero(own).astype(float)
@@ -628,16 +683,20 @@ class ClassMeans(ClassModel):
                 self.width += int(own.sum())
 
         if self.width > width:  # the level codes stay; the cells' are added
-            codes = list(self.codes)
             for key, cells, _ in self.splits[len(codes) :]:
                 codes.append(self._cell_codes(codes, key, cells))
 
             self._fit(codes)
 
     def _fit(self, codes):
-        self.codes = codes
-        self.training_design = self._design(self.codes, len(self.values))
-        self.coefficients = fit_columns(self.training_design, self.values, self.missing)
+        """Fit the coefficients on the design of the patterns, given their codes."""
+        self._pattern_codes = codes
+        self._pattern_design = self._design(codes, len(self.patterns.counts))
+        normal = NormalEquations.of(self._pattern_design, self.patterns.counts, *self._totals)
+        self.coefficients = normal.solve()
+
+    def _pattern_fitted(self):
+        return self._pattern_design @ self.coefficients
 
     def model(self):
         """Return the fit without its training rows (a ``ClassModel``)."""
@@ -651,8 +710,9 @@ class ClassMeans(ClassModel):
                 ``(n, q)`` spreads (``NaN`` where the value is not mixable).
         """
         squared = self.values - self.fitted
-        self.fit_scales(*self._sums(self.training_design, squared, self.missing))
-        return self._scales(self.codes, self.missing)
+        design, present = self._pattern_design, self._totals[1]
+        self.fit_scales(*self._sums(design, self.patterns, squared, self.missing, present))
+        return self._scales(self._pattern_codes, self.patterns, self.missing)
 
 
 def row_keys(rows, multipliers, prepare=None):
