@@ -108,7 +108,8 @@ def _own_levels(column, min_rows):
             Their values, sorted (``NaN``, a level of its own, last).
     """
     if column.dtype == bool:
-        counts = np.bincount(column.astype(np.intp), minlength=2)
+        true = np.count_nonzero(column)
+        counts = np.array([len(column) - true, true])
         own = (counts >= min_rows) & (np.arange(2) != np.argmax(counts))
         return np.flatnonzero(own).astype(bool)
 
@@ -126,7 +127,7 @@ def _level_codes(column, levels):
     if column.dtype == bool:
         lookup = np.full(2, -1)
         lookup[levels.astype(np.intp)] = np.arange(len(levels))
-        return lookup[column.astype(np.intp)]
+        return np.where(column, lookup[1], lookup[0])
 
     position = np.minimum(np.searchsorted(levels, column), len(levels) - 1)
     found = levels[position]
