@@ -135,6 +135,11 @@ def _versions():
     return {'sdv-gwm': version('sdv-gwm'), 'sdv': sdv.__version__, 'rdt': rdt.__version__}
 
 
+def package_version():
+    """Return the installed sdv-gwm's version (which a synthesizer records when it is made)."""
+    return version('sdv-gwm')
+
+
 def _object_kind(value):
     if isinstance(value, str):
         return 'str'
@@ -650,7 +655,8 @@ def load(filepath, cls, allow_pickle=True, max_bytes=MAX_BYTES):
     Raises:
         ModelFileError: If the file is corrupt, truncated, too large, or holds another kind of
             object.
-        sdv.errors.VersionError: If the file is in another version of the ``'gwm'`` format.
+        sdv.errors.VersionError: If the file is in another version of the ``'gwm'`` format, or
+            is a pickle of a synthesizer made by another version of sdv-gwm.
     """
     try:
         with open(filepath, 'rb') as file:
@@ -696,6 +702,17 @@ def load(filepath, cls, allow_pickle=True, max_bytes=MAX_BYTES):
     if not isinstance(synthesizer, cls):
         raise ModelFileError(
             f"'{filepath}' holds a {type(synthesizer).__name__}, not a {cls.__name__}."
+        )
+
+    # A pickle holds the synthesizer's internals, which change from one version to the next:
+    # refused now rather than failing, or sampling otherwise, later.
+    saved = getattr(synthesizer, '_sdv_gwm_version', None)
+    if saved != package_version():
+        made = 'an earlier sdv-gwm' if saved is None else f'sdv-gwm {str(saved)[:40]}'
+        raise VersionError(
+            f"'{filepath}' is a pickle of a synthesizer made with {made}, but this is sdv-gwm "
+            f'{package_version()}: a pickle holds internals that differ between versions. Load '
+            f"it with that version and save it with format='gwm', which this one reads."
         )
 
     return synthesizer

@@ -209,6 +209,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         self._data_path = None
         self._mix_columns = self.mix_within
         self._generated_codes = {}
+        self._sdv_gwm_version = persistence.package_version()
         self._set_default_transformers()
 
     def _set_default_transformers(self):
@@ -1128,6 +1129,6 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
                 not allowed or holds another synthesizer; whatever the file holds, loading
                 raises nothing else (but ``VersionError``).
             sdv.errors.VersionError: If the file is in another version of the ``'gwm'``
-                format.
+                format, or is a pickle of a synthesizer made by another version of sdv-gwm.
         """
         return persistence.load(filepath, cls, allow_pickle, max_bytes)

@@ -224,6 +224,25 @@ def test_garbage_is_a_model_file_error(tmp_path, content):
         GWMSynthesizer.load(path)
 
 
+@pytest.mark.parametrize('made_with', ['0.0.1', None], ids=['other version', 'no version'])
+def test_pickle_of_another_sdv_gwm_version_is_refused(fitted, tmp_path, made_with):
+    synthesizer, _ = fitted
+    path = tmp_path / 'model.pkl'
+    original = synthesizer._sdv_gwm_version
+    try:
+        if made_with is None:  # made before sdv-gwm recorded its version
+            del synthesizer._sdv_gwm_version
+        else:
+            synthesizer._sdv_gwm_version = made_with
+        save_quietly(synthesizer, path)
+    finally:
+        synthesizer._sdv_gwm_version = original
+
+    expected = 'sdv-gwm 0.0.1' if made_with else 'an earlier sdv-gwm'
+    with pytest.raises(VersionError, match=rf"made with {expected}.*format='gwm'"):
+        GWMSynthesizer.load(path)
+
+
 def test_other_synthesizer_pickle_is_refused(tmp_path):
     data, metadata = load_dataset('student_placements')
     other = GaussianCopulaSynthesizer(metadata)
