@@ -21,7 +21,9 @@ expectation; a per-column ``spread`` of the deviations from the class centre giv
 variance that pairs with too little room to extrapolate lose.
 """
 
+import concurrent.futures
 import itertools
+import os
 import warnings
 
 import numpy as np
@@ -41,6 +43,8 @@ WEIGHT_KEPT_REDRAWS = 10
 PILOT_PAIRS = 100_000
 #: Pairs of ``Mixer._room_spread``'s pilot handled at a time.
 PILOT_CHUNK = 16_384
+#: Threads that sum the chunks of that pilot (numpy releases the GIL in their array work).
+PILOT_THREADS = min(os.cpu_count() or 1, 4)
 #: Rows of each of the two pilot samples with which ``Mixer.calibrate_spread`` measures the
 #: variance that sampling gives.
 SPREAD_PILOT_ROWS = 20_000
@@ -1369,13 +1373,14 @@ class Mixer:
         pairs = self.draw_pairs(min(rounds * len(layout[0]), PILOT_PAIRS), layout)
         law = self.winner_law
         mean, square = law.moment(1), law.moment(2)
+
         # With c the centre, o = x~ - c and d = x - x~ (the deviation from the centre is
         # o + lam d), the moments are linear in E[lam] and E[lam^2]: per column, sums over all
         # pairs of 1, c, o, d, o^2, o d, d^2, c o, c d, and over the pairs whose rooms cut their
         # law, of what the cut changes: (E[lam] - m1) d, (E[lam] - m1) o d, (E[lam^2] - m2) d^2
-        # and (E[lam] - m1) c d. Summed a chunk of pairs at a time (little memory).
-        sums = 0.0
-        for start in range(0, len(pairs[0]), PILOT_CHUNK):
+        # and (E[lam] - m1) c d. Summed a chunk of pairs at a time (little memory), the chunks
+        # side by side in threads and added in their order (the same sums as one by one).
+        def chunk_sums(start):
             parent_i, parent_j = (pair[start : start + PILOT_CHUNK] for pair in pairs)
             x_i = self._values[parent_i]
             centre = self._centres[parent_i]
@@ -1391,7 +1396,7 @@ class Mixer:
             first, second = law.pair_moments(room0[cut], room1[cut])
             first, second = (first - mean)[:, None], (second - square)[:, None]
             cut_diff = diff[cut]
-            sums = sums + np.array(
+            return np.array(
                 [
                     valid.sum(axis=0),
                     centre.sum(axis=0),
@@ -1409,7 +1414,9 @@ class Mixer:
                 ]
             )
 
-        count, c, o, d, oo, od, dd, co, cd, *changes = sums
+        with concurrent.futures.ThreadPoolExecutor(PILOT_THREADS) as pool:
+            chunks = pool.map(chunk_sums, range(0, len(pairs[0]), PILOT_CHUNK))
+            count, c, o, d, oo, od, dd, co, cd, *changes = sum(chunks, 0.0)
 
         def moments(lam_d, lam_od, lam2_dd, lam_cd):
             """Variance of the deviation and its covariance with the centre."""
