@@ -207,13 +207,17 @@ class Patterns:
 
         self.rows = np.empty(len(self.counts), dtype=np.intp)
         self.rows[self.inverse] = np.arange(num_rows)  # any row of the pattern will do
-        self._sum = scipy.sparse.csr_matrix(
-            (np.ones(num_rows), (self.inverse, np.arange(num_rows))),
-            shape=(len(self.counts), num_rows),
-        )
+        self._sum = None
 
     def sum(self, values):
         """Return the ``(p, q)`` sums of ``values`` (``(n, q)``) over the rows of each pattern."""
+        if self._sum is None:  # built on the first sum: predictions need none
+            num_rows = len(self.inverse)
+            self._sum = scipy.sparse.csr_matrix(
+                (np.ones(num_rows), (self.inverse, np.arange(num_rows))),
+                shape=(len(self.counts), num_rows),
+            )
+
         return self._sum @ values
 
     def totals(self, values, missing):
@@ -566,8 +570,8 @@ class ClassModel:
 
         self.table = np.argmax(np.vstack(fits), axis=0), overall, means
 
-    def row_scales(self, discrete, missing):
-        """Spread of each mixed value of these rows (``NaN`` where it is not mixable).
+    def centres_and_scales(self, discrete, missing):
+        """``predict`` and the spread of each mixed value of these rows, levels coded once.
 
         Args:
             discrete (numpy.ndarray):
@@ -576,12 +580,15 @@ class ClassModel:
                 Their missing (or atom) mixed cells, as for ``design``.
 
         Returns:
-            numpy.ndarray:
-                ``(n, q)`` spreads.
+            tuple[numpy.ndarray, numpy.ndarray]:
+                ``(n, q)`` class means ``g(d)`` and ``(n, q)`` spreads (``NaN`` where a value
+                is not mixable).
         """
-        codes = self._codes(discrete, missing)[: self.levels]
-        patterns = Patterns(codes, len(missing))
-        return self._scales([code[patterns.rows] for code in codes], patterns, missing)
+        codes = self._codes(discrete, missing)
+        patterns, design = self._patterns(codes, len(missing))
+        centres = (design @ self.coefficients)[patterns.inverse]
+        scales = self._scales([code[patterns.rows] for code in codes], patterns, missing)
+        return centres, scales
 
     def _scales(self, codes, patterns, missing):
         """Spreads of the rows of ``patterns``, given the level codes of each pattern."""
@@ -1299,8 +1306,7 @@ class Mixer:
                 classes = fit.model()
             else:
                 missing = np.isnan(self._values)
-                self._centres = np.ascontiguousarray(classes.predict(discrete, missing))
-                self._scales = classes.row_scales(discrete, missing)
+                self._centres, self._scales = classes.centres_and_scales(discrete, missing)
 
             self.classes = classes
             self._standard = self._values - self._centres
