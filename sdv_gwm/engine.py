@@ -570,8 +570,11 @@ class ClassModel:
 
         self.table = np.argmax(np.vstack(fits), axis=0), overall, means
 
-    def centres_and_scales(self, discrete, missing):
-        """``predict`` and the spread of each mixed value of these rows, levels coded once.
+    def classes_of(self, discrete, missing):
+        """The class of each of these rows, and the class means and spreads of those classes.
+
+        Rows with the same levels (their ``Patterns``) have the same class mean and spread:
+        one row per class holds them, and each row points to its class.
 
         Args:
             discrete (numpy.ndarray):
@@ -580,31 +583,28 @@ class ClassModel:
                 Their missing (or atom) mixed cells, as for ``design``.
 
         Returns:
-            tuple[numpy.ndarray, numpy.ndarray]:
-                ``(n, q)`` class means ``g(d)`` and ``(n, q)`` spreads (``NaN`` where a value
-                is not mixable).
+            tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+                ``(n,)`` class of each row, ``(p, q)`` class means ``g(d)`` and ``(p, q)``
+                spreads of the classes.
         """
         codes = self._codes(discrete, missing)
         patterns, design = self._patterns(codes, len(missing))
-        centres = (design @ self.coefficients)[patterns.inverse]
-        scales = self._scales([code[patterns.rows] for code in codes], patterns, missing)
-        return centres, scales
+        codes = [code[patterns.rows] for code in codes]
+        return patterns.inverse, design @ self.coefficients, self._scales(codes, patterns)
 
-    def _scales(self, codes, patterns, missing):
-        """Spreads of the rows of ``patterns``, given the level codes of each pattern."""
+    def _scales(self, codes, patterns):
+        """``(p, q)`` spreads of the ``patterns``, given the level codes of each pattern."""
         best, overall, means = self.table
-        variances = np.empty((len(patterns.counts), missing.shape[1]))
-        for column in range(missing.shape[1]):
+        variances = np.empty((len(patterns.counts), len(best)))
+        for column in range(len(best)):
             if best[column] == 0:
                 variances[:, column] = overall[column]
             else:  # code -1, the baseline, is the last row of the level means
                 split = best[column] - 1
                 variances[:, column] = means[split][codes[split], column]
 
-        scales = np.sqrt(np.maximum(variances, 0.0, out=variances), out=variances)
-        scales = scales[patterns.inverse]
-        scales[missing] = np.nan  # (a baseline sum is a difference: clipped at 0 above)
-        return scales
+        # (a baseline sum is a difference: clipped at 0)
+        return np.sqrt(np.maximum(variances, 0.0, out=variances), out=variances)
 
 
 class ClassMeans(ClassModel):
@@ -668,7 +668,10 @@ class ClassMeans(ClassModel):
         if min_cell is not None and len(self.splits) >= 2:
             self._add_cells(np.shape(discrete)[1], min_cell)
 
-        self.fitted = self._pattern_fitted()[self.patterns.inverse]
+    @property
+    def fitted(self):
+        """``(n, q)`` fitted values of the training rows."""
+        return self.centres()[self.patterns.inverse]
 
     def _add_cells(self, num_discrete, min_cell):
         """Add the cells of the pairs of inherited columns that interact, and fit again."""
@@ -678,7 +681,7 @@ class ClassMeans(ClassModel):
         ]
         rows = screen_rows(len(self.values))
         rows = slice(None) if rows is None else rows
-        residual = self.values[rows] - self._pattern_fitted()[self.patterns.inverse[rows]]
+        residual = self.values[rows] - self.centres()[self.patterns.inverse[rows]]
         screened = interacting_pairs(
             [self.codes[p][rows] for p in inherited], residual, min_cell, total=len(self.values)
         )
@@ -707,7 +710,8 @@ class ClassMeans(ClassModel):
         normal = NormalEquations.of(self._pattern_design, self.patterns.counts, *self._totals)
         self.coefficients = normal.solve()
 
-    def _pattern_fitted(self):
+    def centres(self):
+        """Return the ``(p, q)`` class means of the ``patterns`` of the training rows."""
         return self._pattern_design @ self.coefficients
 
     def model(self):
@@ -715,16 +719,18 @@ class ClassMeans(ClassModel):
         return ClassModel(self.splits, self.width, self.levels, self.coefficients, self.cuts)
 
     def scales(self):
-        """Spread of each mixed value of the training rows (see ``fit_scales``).
+        """Fit the spreads (see ``fit_scales``); return those of the ``patterns``.
 
         Returns:
             numpy.ndarray:
-                ``(n, q)`` spreads (``NaN`` where the value is not mixable).
+                ``(p, q)`` spreads of the classes of the training rows (each row's is that of
+                its pattern; they apply where the row's value is mixable).
         """
-        squared = self.values - self.fitted
+        fitted = self.fitted
+        squared = np.subtract(self.values, fitted, out=fitted)
         design, present = self._pattern_design, self._totals[1]
         self.fit_scales(*self._sums(design, self.patterns, squared, self.missing, present))
-        return self._scales(self._pattern_codes, self.patterns, self.missing)
+        return self._scales(self._pattern_codes, self.patterns)
 
 
 def row_keys(rows, multipliers, prepare=None):
@@ -1299,22 +1305,31 @@ class Mixer:
 
             self.winner_law = weights.winner_law()
             discrete = columns[:, ~self.continuous]
+            # Each row's class (the pattern of its levels) and each class's centre and spread:
+            # a row's are its class's, gathered from a small table.
             if classes is None:
                 fit = ClassMeans(discrete, self._values, cuts=self.cuts)
-                self._centres = np.ascontiguousarray(fit.fitted)
-                self._scales = np.ascontiguousarray(fit.scales())
+                self._row_class = fit.patterns.inverse
+                self._class_centres, self._class_scales = fit.centres(), fit.scales()
                 classes = fit.model()
             else:
                 missing = np.isnan(self._values)
-                self._centres, self._scales = classes.centres_and_scales(discrete, missing)
+                self._row_class, self._class_centres, self._class_scales = classes.classes_of(
+                    discrete, missing
+                )
 
             self.classes = classes
-            self._standard = self._values - self._centres
+            self._standard = np.empty_like(self._values)
             with np.errstate(divide='ignore', invalid='ignore'):
-                self._standard /= self._scales
+                for start in range(0, num_rows, self.chunk_size):  # small temporaries
+                    rows = slice(start, start + self.chunk_size)
+                    deviation = self._values[rows] - self._centres(rows)
+                    scale = self._class_scales[self._row_class[rows]]
+                    np.divide(deviation, scale, out=self._standard[rows])
         else:
             self.classes = None
-            self._centres = np.broadcast_to(np.nanmean(values, axis=0), values.shape)
+            self._row_class = np.zeros(num_rows, dtype=np.intp)  # one class: all the rows
+            self._class_centres = np.nanmean(values, axis=0)[None]
 
         multipliers = np.random.default_rng(0).integers(2**63, size=values.shape[1])
         self._keys = row_keys(values, multipliers.astype(np.uint64) * 2 + 1)
@@ -1322,7 +1337,7 @@ class Mixer:
         self.shrink = np.ones(values.shape[1])
         if noise is not None:
             with np.errstate(invalid='ignore', divide='ignore'):
-                spread = np.nanvar(values - self._centres, axis=0)
+                spread = np.nanvar(values - self._centres(slice(None)), axis=0)
                 share = np.where(spread > 0, np.asarray(noise, float)[self.continuous] / spread, 0)
             self.shrink = np.sqrt(1 - np.minimum(share, 1))
 
@@ -1334,13 +1349,18 @@ class Mixer:
 
         self.set_random_state(None)
 
+    def _centres(self, rows):
+        """The class centres of some training rows (an index or a slice)."""
+        return self._class_centres[self._row_class[rows]]
+
     def _transported(self, parent_i, parent_j, centre=None):
         """The partners' mixed values moved into the first parents' classes.
 
         ``centre``: the first parents' centres, if already gathered.
         """
-        centre = self._centres[parent_i] if centre is None else centre
-        return centre + self._scales[parent_i] * self._standard[parent_j]
+        classes = self._row_class[parent_i]
+        centre = self._class_centres[classes] if centre is None else centre
+        return centre + self._class_scales[classes] * self._standard[parent_j]
 
     def _rooms(self, x_i, x_j, diff, clamp):
         """Rooms of the pairs below 0 and above 1 (``None`` without bounded columns)."""
@@ -1389,7 +1409,7 @@ class Mixer:
         def chunk_sums(start):
             parent_i, parent_j = (pair[start : start + PILOT_CHUNK] for pair in pairs)
             x_i = self._values[parent_i]
-            centre = self._centres[parent_i]
+            centre = self._centres(parent_i)
             x_j = self._transported(parent_i, parent_j, centre)
             diff = x_i - x_j
             room0, room1 = self._rooms(x_i, x_j, diff, clamp=False)
@@ -1751,7 +1771,7 @@ class Mixer:
         factor = self.shrink * self.spread
         scaled = np.flatnonzero(factor != 1)
         if len(scaled):  # rounding will add back the variance taken here; rooms took some
-            centre = (self._centres[winner] if centre is None else centre)[:, scaled]
+            centre = (self._centres(winner) if centre is None else centre)[:, scaled]
             moved = centre + factor[scaled] * (mixed[:, scaled] - centre)
             # A value spread out past a bound stays where it was: clipped, it would pile up
             # at the bound generation after generation.

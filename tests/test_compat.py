@@ -109,7 +109,8 @@ def test_private_names_used_are_listed_in_compat():
             target.attr
             for node in ast.walk(tree)
             if isinstance(node, ast.Assign)
-            for target in node.targets
+            for assigned in node.targets
+            for target in (assigned.elts if isinstance(assigned, ast.Tuple) else [assigned])
             if isinstance(target, ast.Attribute)
         }
 

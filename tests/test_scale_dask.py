@@ -77,11 +77,11 @@ def test_transport_classes_are_fitted_on_all_rows(table, distributed):
     assert merged.width > 1 + discrete.shape[1]  # levels of several columns
     np.testing.assert_allclose(merged.coefficients, whole.coefficients, rtol=1e-9, atol=1e-9)
     missing = np.isnan(values)
-    centres, scales = merged.centres_and_scales(discrete, missing)
-    np.testing.assert_allclose(scales, whole.centres_and_scales(discrete, missing)[1], rtol=1e-9)
-    np.testing.assert_array_equal(centres, merged.predict(discrete, missing))
+    row_class, centres, scales = merged.classes_of(discrete, missing)
+    np.testing.assert_allclose(scales, whole.classes_of(discrete, missing)[2], rtol=1e-9)
+    np.testing.assert_array_equal(centres[row_class], merged.predict(discrete, missing))
     # The classes' residuals have mean zero over the whole table within every level.
-    residual = np.where(missing, 0.0, values - centres)
+    residual = np.where(missing, 0.0, values - centres[row_class])
     design = merged.design(discrete, missing)
     np.testing.assert_allclose(design.T @ residual, 0, atol=1e-6 * np.nanmax(np.abs(values)))
     assert model.mixing['spread'].shape == (values.shape[1],)
