@@ -165,8 +165,9 @@ class Patterns:
     A class design has a row per training row but only as many distinct rows as there are
     combinations of levels (and missing cells) that occur, a few thousand on most tables. A
     sum over the rows of the design times a matrix is then the sum over the patterns of their
-    design row times the pattern's sum of that matrix (``sum``): one pass over the rows, and
-    the products with the design on the patterns alone.
+    design row times the pattern's sum of that matrix (``totals``): one pass over the rows, a
+    block at a time (small temporaries), and the products with the design on the patterns
+    alone.
 
     Args:
         codes (list[numpy.ndarray]):
@@ -207,22 +208,47 @@ class Patterns:
 
         self.rows = np.empty(len(self.counts), dtype=np.intp)
         self.rows[self.inverse] = np.arange(num_rows)  # any row of the pattern will do
-        self._sum = None
+        self._blocks = None
 
-    def sum(self, values):
-        """Return the ``(p, q)`` sums of ``values`` (``(n, q)``) over the rows of each pattern."""
-        if self._sum is None:  # built on the first sum: predictions need none
-            num_rows = len(self.inverse)
-            self._sum = scipy.sparse.csr_matrix(
-                (np.ones(num_rows), (self.inverse, np.arange(num_rows))),
-                shape=(len(self.counts), num_rows),
-            )
+    def _sum(self, rows_of):
+        """The ``(p, q)`` sums over each pattern's rows of ``rows_of(block)``, block by block."""
+        if self._blocks is None:  # built on the first sum: predictions need none
+            self._blocks = []
+            for start in range(0, len(self.inverse), CHUNK_SIZE):
+                block = slice(start, start + CHUNK_SIZE)
+                inverse = self.inverse[block]
+                size = len(inverse)
+                matrix = scipy.sparse.csr_matrix(
+                    (np.ones(size), (inverse, np.arange(size))), shape=(len(self.counts), size)
+                )
+                self._blocks.append((block, matrix))
 
-        return self._sum @ values
+        return sum((matrix @ rows_of(block) for block, matrix in self._blocks), 0.0)
 
-    def totals(self, values, missing):
-        """Per pattern, the sums of ``values`` where present and the count of those cells."""
-        return self.sum(np.where(missing, 0.0, values)), self.sum((~missing).astype(float))
+    def totals(self, values, missing, centres=None):
+        """Per pattern, the sums of the present values and the count of those cells.
+
+        Args:
+            values (numpy.ndarray):
+                ``(n, q)`` values of the rows.
+            missing (numpy.ndarray):
+                ``(n, q)`` their cells left out.
+            centres (numpy.ndarray or None):
+                ``(p, q)`` a value per pattern: the sums are then of the squared deviations of
+                the present values from their pattern's.
+
+        Returns:
+            tuple[numpy.ndarray, numpy.ndarray]:
+                ``(p, q)`` sums and ``(p, q)`` counts.
+        """
+
+        def present(block):
+            kept = values[block]
+            if centres is not None:
+                kept = np.square(kept - centres[self.inverse[block]])
+            return np.where(missing[block], 0.0, kept)
+
+        return self._sum(present), self._sum(lambda block: (~missing[block]).astype(float))
 
 
 class NormalEquations:
@@ -526,17 +552,13 @@ class ClassModel:
         """
         missing = np.isnan(values)
         patterns, design = self._patterns(self._codes(discrete, missing), len(values))
-        fitted = (design @ self.coefficients)[patterns.inverse]
-        return self._sums(design, patterns, values - fitted, missing)
+        return self._sums(design, patterns, values, missing)
 
-    @staticmethod
-    def _sums(design, patterns, squared, missing, present=None):
-        np.square(squared, out=squared)  # in place: 300,000 rows are large
-        squared[missing] = 0.0
-        present = patterns.sum((~missing).astype(float)) if present is None else present
+    def _sums(self, design, patterns, values, missing):
+        sums, present = patterns.totals(values, missing, design @ self.coefficients)
         transposed = design.T
         # Intercept row: totals; then each level but the baselines
-        return transposed @ patterns.sum(squared), transposed @ present
+        return transposed @ sums, transposed @ present
 
     def fit_scales(self, sums, counts):
         """Choose, per mixed column, the split that sets its spread, and its levels' spreads.
@@ -726,10 +748,8 @@ class ClassMeans(ClassModel):
                 ``(p, q)`` spreads of the classes of the training rows (each row's is that of
                 its pattern; they apply where the row's value is mixable).
         """
-        fitted = self.fitted
-        squared = np.subtract(self.values, fitted, out=fitted)
-        design, present = self._pattern_design, self._totals[1]
-        self.fit_scales(*self._sums(design, self.patterns, squared, self.missing, present))
+        design = self._pattern_design
+        self.fit_scales(*self._sums(design, self.patterns, self.values, self.missing))
         return self._scales(self._pattern_codes, self.patterns)
 
 
@@ -1312,6 +1332,7 @@ class Mixer:
                 self._row_class = fit.patterns.inverse
                 self._class_centres, self._class_scales = fit.centres(), fit.scales()
                 classes = fit.model()
+                del fit  # its codes of every row (tens of MB) go before the pilots run
             else:
                 missing = np.isnan(self._values)
                 self._row_class, self._class_centres, self._class_scales = classes.classes_of(

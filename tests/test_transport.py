@@ -158,9 +158,10 @@ def test_normal_equations_of_chunks_add_up_to_the_fit_of_all_rows():
 def test_patterns_sum_the_rows_of_each_distinct_combination_of_codes(levels):
     """Few combinations are counted; keys past 2**62 are renumbered and then sorted."""
     rng = np.random.default_rng(0)
-    n = 5_000
+    n = 150_000  # blocks of rows
     codes = [rng.integers(-1, count - 1, n) for count in levels]
     values = rng.normal(size=(n, 3))
+    missing = rng.random((n, 3)) < 0.2
     patterns = Patterns(codes, n)
     key = np.column_stack(codes)
     distinct, inverse, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
@@ -168,10 +169,16 @@ def test_patterns_sum_the_rows_of_each_distinct_combination_of_codes(levels):
     # The same grouping, whatever the numbering: each pattern's rows have one combination.
     np.testing.assert_array_equal(key[patterns.rows][patterns.inverse], key)
     np.testing.assert_array_equal(np.sort(patterns.counts), np.sort(counts))
-    sums = np.zeros((len(distinct), 3))
-    np.add.at(sums, inverse, values)
-    order = np.unique(key[patterns.rows], axis=0, return_inverse=True)[1]
-    np.testing.assert_allclose(patterns.sum(values)[np.argsort(order)], sums, atol=1e-12)
+    order = np.argsort(np.unique(key[patterns.rows], axis=0, return_inverse=True)[1])
+    centres = rng.normal(size=(len(distinct), 3))  # a value per pattern, as numbered there
+    for given, summed in ((None, values), (centres, (values - centres[patterns.inverse]) ** 2)):
+        expected = np.zeros((len(distinct), 3))
+        np.add.at(expected, inverse, np.where(missing, 0.0, summed))
+        present = np.zeros((len(distinct), 3))
+        np.add.at(present, inverse, ~missing)
+        sums, counted = patterns.totals(values, missing, given)
+        np.testing.assert_allclose(sums[order], expected, rtol=1e-12, atol=1e-9)
+        np.testing.assert_array_equal(counted[order], present)
 
 
 def test_class_model_fitted_from_chunks_is_the_fit_of_all_rows():
