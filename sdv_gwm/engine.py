@@ -251,6 +251,13 @@ class Patterns:
         return self._sum(present), self._sum(lambda block: (~missing[block]).astype(float))
 
 
+def _weighted_gram(design, weights):
+    """``(m, m)`` Gram matrix of the rows of ``design``, each counted ``weights`` times."""
+    rows = np.flatnonzero(weights)
+    part = design[rows]
+    return _dense(part.T @ (scipy.sparse.diags(np.asarray(weights, float)[rows]) @ part))
+
+
 class NormalEquations:
     """The normal equations of least-squares fits of ``q`` columns on one design; they add up.
 
@@ -290,14 +297,16 @@ class NormalEquations:
             NormalEquations:
                 Their normal equations.
         """
-        transposed = design.T
-        gram = _dense(transposed @ (scipy.sparse.diags(counts.astype(float)) @ design))
-        moments = _dense(transposed @ sums)
-        partial = np.flatnonzero((present < counts[:, None]).any(axis=0))
-        kept = {
-            column: _dense(transposed @ (scipy.sparse.diags(present[:, column]) @ design))
-            for column in partial
-        }
+        gram = _weighted_gram(design, counts)
+        moments = _dense(design.T @ sums)
+        kept = {}
+        for column in np.flatnonzero((present < counts[:, None]).any(axis=0)):
+            lost = counts - present[:, column]
+            if np.count_nonzero(lost) < np.count_nonzero(present[:, column]):
+                kept[column] = gram - _weighted_gram(design, lost)  # fewer patterns: those
+            else:
+                kept[column] = _weighted_gram(design, present[:, column])
+
         return cls(gram, moments, kept)
 
     def merge(self, other):
