@@ -22,6 +22,7 @@ samples as many rows. Measured against the training half (``sdv_gwm.evaluation.p
 GaussianCopula (``target`` column, see :func:`summarize`).
 
     python benchmarks/privacy.py [--datasets AER/CPS1985 ...] [--seeds 0 1] [--tvae-epochs 30]
+    python benchmarks/privacy.py --only GaussianCopula --strict-kernels 8 16  # wider kernels
     python benchmarks/privacy.py --splits benchmarks/results/privacy_splits.csv  # tables only
 """
 
@@ -130,6 +131,17 @@ def gwm(privacy='none', **kwargs):
     return partial(GWMSynthesizer, privacy=privacy, **kwargs)
 
 
+def strict_kernel(bandwidth):
+    """``'strict'`` read back through a kernel ``bandwidth`` times Silverman's (4 at the level)."""
+
+    def make(metadata):
+        synthesizer = GWMSynthesizer(metadata, privacy='strict')
+        synthesizer._bandwidth = bandwidth  # read at fit (the level's fourth entry)
+        return synthesizer
+
+    return make
+
+
 CANDIDATES = {
     REFERENCE: GaussianCopulaSynthesizer,
     'TVAE': None,  # built with --tvae-epochs
@@ -194,9 +206,8 @@ def tstr(synthetic, holdout, target):
     return roc_auc_score(holdout[target].astype(str) == positive, scores)
 
 
-def measure(make, train, holdout, metadata, target, seed):
-    """Fit one synthesizer on ``train`` and score its sample; returns a dict of numbers."""
-    start = time.perf_counter()
+def synthesize(make, train, metadata, seed):
+    """Fit one synthesizer on ``train`` and sample as many rows, seeded; returns the rows."""
     synthesizer = make(metadata)
     table_name = metadata._get_single_table_name()
     synthesizer.fit({table_name: train})
@@ -204,8 +215,13 @@ def measure(make, train, holdout, metadata, target, seed):
         _compat.set_random_state(synthesizer, seed)
 
     synthetic = synthesizer.sample(len(train))
-    if isinstance(synthetic, dict):
-        synthetic = synthetic[table_name]
+    return synthetic[table_name] if isinstance(synthetic, dict) else synthetic
+
+
+def measure(make, train, holdout, metadata, target, seed):
+    """Fit one synthesizer on ``train`` and score its sample; returns a dict of numbers."""
+    start = time.perf_counter()
+    synthetic = synthesize(make, train, metadata, seed)
     seconds = time.perf_counter() - start
     numerical = [c for c in metadata.get_column_names(sdtype='numerical') if train[c].std() > 0]
     scores = privacy_scores(train, holdout, synthetic, metadata, random_state=seed)
@@ -283,6 +299,13 @@ def main():
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1])
     parser.add_argument('--tvae-epochs', type=int, default=30)
     parser.add_argument('--only', nargs='+', help='run only these candidates')
+    parser.add_argument(
+        '--strict-kernels',
+        nargs='+',
+        type=float,
+        default=[],
+        help="also run 'strict' with these kernel widths (multiples of Silverman's rule)",
+    )
     parser.add_argument('--stem', default='privacy')
     parser.add_argument(
         '--splits',
@@ -301,6 +324,8 @@ def main():
         candidates = {**CANDIDATES, 'TVAE': partial(TVAESynthesizer, epochs=args.tvae_epochs)}
         if args.only:
             candidates = {k: v for k, v in candidates.items() if k in args.only}
+        for bandwidth in args.strict_kernels:
+            candidates[f'GWM privacy=strict, kernel {bandwidth:g}x'] = strict_kernel(bandwidth)
         results = run(candidates, args.datasets, args.seeds)
         RESULTS_DIR.mkdir(exist_ok=True)
         results.to_csv(RESULTS_DIR / f'{args.stem}_splits.csv', index=False)
