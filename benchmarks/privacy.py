@@ -268,7 +268,7 @@ def summarize(results):
 
     def bar(label):
         row = table[table['synthesizer'] == label].set_index('dataset')
-        return row.loc[table['dataset']].reset_index(drop=True)
+        return row.reindex(table['dataset']).reset_index(drop=True)  # NaN: not run
 
     gc, boot, default = bar(REFERENCE), bar('Bootstrap'), bar(DEFAULT)
     mia_bar = np.maximum(0.55, gc[['mia_distance', 'mia_density']].max(axis=1))
