@@ -69,6 +69,12 @@ NAT = np.iinfo(np.int64).min
 #: Nanoseconds of the finest unit a datetime format writes, finest first.
 DATETIME_UNITS = (('%f', 1e3), ('%S', 1e9), ('%T', 1e9), ('%M', 60e9), ('%H', 3600e9))
 
+#: Characters of the longest UTC offset ``FixedFormat`` reads (``+HH:MM``).
+OFFSET_CHARS = 6
+
+#: Days of each month (index 1 to 12) in a common year.
+DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
 
 def _rounding_rows(values):
     """Positions from which RDT's ``learn_rounding_digits`` learns what it learns from all.
@@ -182,13 +188,18 @@ def _datetime_rows(values, column_metadata, parsed_columns=None, present=None):
     wall_ns, utc_ns, unparsed = parsed
     rows = list(np.flatnonzero(unparsed))  # values SDV rejects
     valid = np.flatnonzero(wall_ns != NAT)
+    everywhere = len(valid) == len(wall_ns)  # then no copies of the values
+    valid_ns = wall_ns if everywhere else wall_ns[valid]
     if len(valid):
-        rows += [valid[np.argmin(wall_ns[valid])], valid[np.argmax(wall_ns[valid])]]
+        rows += [valid[np.argmin(valid_ns)], valid[np.argmax(valid_ns)]]
 
     if utc_ns is not None and len(valid):
         # One row per UTC offset: RDT learns whether there are several.
-        offsets = wall_ns[valid] - utc_ns[valid]
-        rows += list(valid[np.unique(offsets, return_index=True)[1]])
+        offsets = valid_ns - (utc_ns if everywhere else utc_ns[valid])
+        if (offsets == offsets[0]).all():
+            rows.append(valid[0])
+        else:
+            rows += list(valid[np.unique(offsets, return_index=True)[1]])
 
     rows += _range_rows(wall_ns, column_metadata)
     return rows
@@ -508,6 +519,30 @@ def _fixed_timezone(tzinfo):
     return tzinfo
 
 
+def _days_from_civil(year, month, day):
+    """Days since 1970-01-01 of proleptic Gregorian dates (integer arrays, years >= 0).
+
+    The arithmetic of Howard Hinnant's ``days_from_civil``: a year starting in March puts the
+    leap day last, and 400 years hold 146,097 days.
+    """
+    march_year = year - (month <= 2)
+    era = march_year // 400
+    year_of_era = march_year - era * 400
+    day_of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146097 + day_of_era - 719468
+
+
+def _scatter(values, present, everywhere):
+    """``values`` at the ``present`` positions of an array of ``NAT`` (``int64``)."""
+    if everywhere:
+        return values
+
+    full = np.full(len(present), NAT)
+    full[present] = values
+    return full
+
+
 class FixedFormat:
     """A datetime format of zero-padded numbers and literal text, read and written by numpy.
 
@@ -546,6 +581,12 @@ class FixedFormat:
             raise ValueError(f'{datetime_format!r} has no full date')
 
         self.width = position
+        self.ascii = datetime_format.isascii()
+        self._digit_positions = [
+            start + offset
+            for code, start in self.fields.items()
+            for offset in range(self.WIDTHS[code])
+        ]
 
     @classmethod
     def of(cls, datetime_format):
@@ -564,14 +605,42 @@ class FixedFormat:
 
         return ('D', 'h', 'min', 's')[len(times)]
 
-    def _numbers(self, body, code):
-        width = self.WIDTHS[code]
-        start = self.fields[code]
-        digits = body[:, start : start + width] - 48
-        if ((digits < 0) | (digits > 9)).any():
+    def _characters(self, strings):
+        """Character codes of strings, one zero-padded row each (``None``: not all strings).
+
+        A row holds one character more than the format reads, so that a longer string shows.
+        ASCII formats read bytes (a string with other characters cannot match them).
+        """
+        if pd.api.types.infer_dtype(strings, skipna=False) != 'string':
             return None
 
-        return (digits @ (10 ** np.arange(width - 1, -1, -1, dtype=np.int32))).astype(np.int64)
+        length = self.width + (OFFSET_CHARS if self.zone else 0) + 1
+        kind, code = ('S', np.uint8) if self.ascii else ('U', np.uint32)
+        try:
+            fixed = strings.astype(f'{kind}{length}')
+        except UnicodeEncodeError:
+            return None
+
+        return fixed.view(code).reshape(len(strings), length)
+
+    def _numbers(self, body):
+        """Each field's numbers, ``int16`` (``None``: a character that is not a digit)."""
+        digits = np.ascontiguousarray(body[:, self._digit_positions].T)  # a row per digit
+        np.subtract(digits, ord('0'), out=digits)  # unsigned: any other character wraps
+        if (digits > 9).any():
+            return None
+
+        numbers, row = {}, 0
+        for code in self.fields:
+            number = digits[row].astype(np.int16)  # at most 4 digits
+            for offset in range(1, self.WIDTHS[code]):
+                number *= 10
+                number += digits[row + offset]
+
+            numbers[code] = number
+            row += self.WIDTHS[code]
+
+        return numbers
 
     def parse(self, values, present=None):
         """Read datetime strings as ``pandas.to_datetime(values, format=...)`` does.
@@ -590,27 +659,24 @@ class FixedFormat:
         """
         strings = values.to_numpy(dtype=object)
         present = pd.notna(strings) if present is None else present
-        wall, utc = np.full(len(strings), NAT), np.full(len(strings), NAT)
+        everywhere = present.all()
         if not present.any():
-            return wall, utc if self.zone else None
+            wall = np.full(len(strings), NAT)
+            return wall, wall.copy() if self.zone else None
 
-        if pd.api.types.infer_dtype(strings[present], skipna=False) != 'string':
-            return None
-
-        text = strings[present].astype(str)
-        chars = text.view(np.int32).reshape(len(text), -1)
-        if chars.shape[1] < self.width:
+        chars = self._characters(strings if everywhere else strings[present])
+        if chars is None:
             return None
 
         body = chars[:, : self.width]
         if any((body[:, position] != code).any() for position, code in self.literals):
             return None
 
-        numbers = {code: self._numbers(body, code) for code in self.fields}
-        if any(number is None for number in numbers.values()):
+        numbers = self._numbers(body)
+        if numbers is None:
             return None
 
-        zeros = np.zeros(len(text), dtype=np.int64)
+        zeros = np.zeros(len(body), dtype=np.int16)
         year, month, day = numbers['%Y'], numbers['%m'], numbers['%d']
         hour, minute, second = (numbers.get(code, zeros) for code in self.TIME_CODES)
         valid = (year >= 1000) & (year < 2262) & (month >= 1) & (month <= 12) & (day >= 1)
@@ -618,33 +684,32 @@ class FixedFormat:
         if not valid.all():
             return None
 
-        months = ((year - 1970) * 12 + month - 1).astype('datetime64[M]')
-        dates = months.astype('datetime64[D]') + (day - 1)
-        if (dates.astype('datetime64[M]') != months).any():
+        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+        if (day > DAYS_IN_MONTH[month] + (leap & (month == 2))).any():
             return None  # a day past the end of its month
 
-        seconds = dates.astype(np.int64) * 86400 + (hour * 60 + minute) * 60 + second
-        wall[present] = seconds * 10**9
-        if not self.zone:
-            return None if (chars[:, self.width :] != 0).any() else (wall, None)
-
+        days = _days_from_civil(year.astype(np.int32), month, day).astype(np.int64)
+        seconds = days * 86400 + ((hour.astype(np.int32) * 60 + minute) * 60 + second)
+        wall = _scatter(seconds * 10**9, present, everywhere)
         rest = chars[:, self.width :]
+        if not self.zone:
+            return None if rest.any() else (wall, None)
+
         if (rest == rest[0]).all():  # one written offset, read once
             offsets = self._offsets(rest[:1])
-            offsets = None if offsets is None else np.broadcast_to(offsets, len(rest))
+            offsets = None if offsets is None else offsets[0]
         else:
             offsets = self._offsets(rest)
 
         if offsets is None:
             return None
 
-        utc[present] = wall[present] - offsets
-        return wall, utc
+        return wall, _scatter(seconds * 10**9 - offsets, present, everywhere)
 
     @staticmethod
     def _offsets(rest):
         """Nanoseconds of ``Z``, ``+HHMM`` or ``+HH:MM`` offsets (``None``: another text)."""
-        rest = np.pad(rest, ((0, 0), (0, max(0, 6 - rest.shape[1]))))
+        rest = rest.astype(np.int64)
         length = (rest != 0).sum(axis=1)
         digits = rest - 48
         is_digit = (digits >= 0) & (digits <= 9)

@@ -454,7 +454,13 @@ def test_merged_partials_equal_whole_table(name):
     ]
 
 
-FIXED_FORMATS = ['%Y-%m-%d', '%Y-%m-%d %H:%M:%S', '%d/%m/%Y %H:%M', '%Y%m%dT%H%M%S%z']
+FIXED_FORMATS = [
+    '%Y-%m-%d',
+    '%Y-%m-%d %H:%M:%S',
+    '%d/%m/%Y %H:%M',
+    '%Y%m%dT%H%M%S%z',
+    '%Y年%m月%d日 %H時',  # text that is not ASCII: read as characters, not bytes
+]
 
 
 @pytest.mark.parametrize('datetime_format', FIXED_FORMATS)
@@ -481,12 +487,34 @@ def test_fixed_format_reads_and_writes_as_pandas(datetime_format):
 
 @pytest.mark.parametrize(
     'value',
-    ['2021-3-01', ' 2021-03-01', '2021-03-01 ', '2021-02-30', '2021-13-01', '20a1-03-01', 7],
+    [
+        '2021-3-01',
+        ' 2021-03-01',
+        '2021-03-01 ',
+        '2021-02-30',
+        '2021-02-29',
+        '1900-02-29',
+        '2021-13-01',
+        '20a1-03-01',
+        '2021-03-0\uff11',  # a digit, but not an ASCII one
+        '2021-03-01\u00e9',
+        b'2021-03-01',
+        7,
+    ],
 )
 def test_fixed_format_leaves_other_strings_to_pandas(value):
     """Anything not written exactly in the format is not read (pandas decides)."""
     values = pd.Series(['2021-03-01', value, None], dtype=object)
     assert codec.FixedFormat('%Y-%m-%d').parse(values) is None
+
+
+def test_fixed_format_reads_leap_days_as_pandas():
+    """Leap days of leap years (2000 and 2024, not 1900) read as pandas reads them."""
+    values = pd.Series(['2000-02-29', '2024-02-29', '1999-12-31', '2100-02-28', None])
+    wall, utc = codec.FixedFormat('%Y-%m-%d').parse(values)
+    expected = pd.to_datetime(values, format='%Y-%m-%d').to_numpy().view(np.int64)
+    assert utc is None
+    np.testing.assert_array_equal(wall, expected)
 
 
 def test_fixed_format_offsets():
