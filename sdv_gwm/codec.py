@@ -495,12 +495,20 @@ def _encode_uniform(transformer, values):
     """RDT's ``UniformEncoder.transform``: one uniform draw per value in its category's interval.
 
     The draws come from the transformer's own random state, in row order, as RDT's per-value
-    loop draws them. Returns ``None`` for values RDT warns or raises about (unseen ones).
+    loop draws them. Returns ``None`` for values RDT warns or raises about (unseen ones), and
+    for a ``category`` column (RDT draws once per category there, not per value).
     """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return None
+
     categories = list(transformer.intervals)
     bounds = np.array([transformer.intervals[category] for category in categories], dtype=float)
-    data = values.astype(object).where(values.notna(), None)
-    codes = pd.Index(categories, dtype=object).get_indexer(data)
+    # Each distinct value is looked up once, as a Python object (missing ones as None, the
+    # last key: their code is -1). The unmatched last key keeps pandas from taking keys equal
+    # to the categories, with None for NaN, as the categories themselves.
+    codes, uniques = values.factorize()
+    keys = pd.Index([*uniques.astype(object), None, object()], dtype=object)
+    codes = pd.Index(categories, dtype=object).get_indexer(keys)[:-1][codes]
     if (codes < 0).any():
         return None
 
