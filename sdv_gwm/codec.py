@@ -69,6 +69,9 @@ NAT = np.iinfo(np.int64).min
 #: Nanoseconds of the finest unit a datetime format writes, finest first.
 DATETIME_UNITS = (('%f', 1e3), ('%S', 1e9), ('%T', 1e9), ('%M', 60e9), ('%H', 3600e9))
 
+#: Values of a column checked first for a change of rounding (``_first_change``).
+PREFIX_ROWS = 4096
+
 #: Characters of the longest UTC offset ``FixedFormat`` reads (``+HH:MM``).
 OFFSET_CHARS = 6
 
@@ -76,28 +79,46 @@ OFFSET_CHARS = 6
 DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
-def _rounding_rows(values):
+def _first_change(values, decimals):
+    """Position of the first value that rounding to ``decimals`` changes (``None``: none).
+
+    The first values are checked first: where some value changes, one usually does there.
+    """
+    start = 0
+    for stop in (PREFIX_ROWS, len(values)):
+        part = values[start:stop]
+        changed = part != np.round(part, decimals)
+        if changed.any():
+            return start + int(np.argmax(changed))
+
+        start = stop
+
+    return None
+
+
+def _rounding_rows(values, magnitude=None):
     """Positions from which RDT's ``learn_rounding_digits`` learns what it learns from all.
 
     RDT gives up (``None``) if a value changes when rounded to ``MAX_DECIMALS`` minus the
     integer digits of the largest magnitude, else takes the fewest decimals that change no
     value. One value that changes at that precision, or else one that changes at each
     smaller number of decimals, lead it to the same answer (the caller keeps the minimum and
-    the maximum, which fix the largest magnitude).
+    the maximum, which fix the largest magnitude). ``magnitude``: the largest absolute
+    value, if known.
     """
-    highest = int(np.max(np.abs(values)))
+    highest = int(np.max(np.abs(values)) if magnitude is None else magnitude)
     precision = max(0, MAX_DECIMALS - (len(str(highest)) if highest != 0 else 0))
-    changed = values != np.round(values, precision)
-    if changed.any():
-        return [int(np.argmax(changed))]
+    first = _first_change(values, precision)
+    if first is not None:
+        return [first]
 
     rows = []
     for decimals in range(precision + 1):
-        changed = values != np.round(values, decimals)
-        if not changed.any():
+        first = _first_change(values, decimals)
+        if first is None:
             break
 
-        rows.append(int(np.argmax(changed)))
+        rows.append(first)
 
     return rows
 
@@ -107,25 +128,36 @@ def _first_positions(mask):
     return position[:1]
 
 
-def _numeric_rows(values, column_metadata):
-    """Positions deciding min, max, rounding and the metadata range of a numeric column."""
+def _numeric_rows(values, column_metadata, isna):
+    """Positions deciding min, max, rounding and the metadata range of a numeric column.
+
+    ``isna``: the column's missing values.
+    """
     numbers = values.to_numpy(dtype=float, na_value=np.nan)
-    finite = np.flatnonzero(~np.isnan(numbers))
-    if not len(finite):
+    finite = np.flatnonzero(~isna) if isna.any() else None  # None: every row
+    present = numbers if finite is None else numbers[finite]
+    if not len(present):
         return []
 
-    present = numbers[finite]
-    rows = [finite[np.argmin(present)], finite[np.argmax(present)]]
-    rows.extend(finite[_rounding_rows(present)])
-    low, high = column_metadata.get('range_min'), column_metadata.get('range_max')
-    outside = np.zeros(len(present), dtype=bool)
-    if low is not None:
-        outside |= present < float(low)
-    if high is not None:
-        outside |= present > float(high)
+    lowest, highest = int(np.argmin(present)), int(np.argmax(present))
+    rows = [lowest, highest]
+    if not pd.api.types.is_integer_dtype(values):  # integers change at no decimals
+        magnitude = max(-present[lowest], present[highest])
+        rows.extend(_rounding_rows(present, magnitude))
 
-    rows.extend(finite[outside])
-    return rows
+    low, high = column_metadata.get('range_min'), column_metadata.get('range_max')
+    below = low is not None and present[lowest] < float(low)
+    above = high is not None and present[highest] > float(high)
+    if below or above:  # the metadata's range is checked where the extremes leave it
+        outside = np.zeros(len(present), dtype=bool)
+        if below:
+            outside |= present < float(low)
+        if above:
+            outside |= present > float(high)
+
+        rows.extend(np.flatnonzero(outside))
+
+    return rows if finite is None else list(finite[rows])
 
 
 def _pandas_format(datetime_format):
@@ -243,7 +275,7 @@ def _column_rows(values, column_metadata, is_key, parsed_columns=None, isna=None
     if distinct:
         rows += list(np.flatnonzero(~values.duplicated().to_numpy()))
     elif numeric:
-        rows += _numeric_rows(values, column_metadata)
+        rows += _numeric_rows(values, column_metadata, isna)
 
     return rows
 
