@@ -60,6 +60,9 @@ LOGGER = logging.getLogger(__name__)
 #: sdtypes whose every distinct value SDV validates or learns (categories).
 DISTINCT_SDTYPES = ('categorical', 'boolean', 'ordinal', 'id')
 
+#: sdtypes whose columns GWM codes by label (``LabelEncoder``).
+LABEL_SDTYPES = ('categorical', 'boolean')
+
 #: sdtypes whose category counts a transformer learns (RDT's ordinal default is uniform).
 COUNTED_SDTYPES = ('ordinal',)
 
@@ -124,8 +127,9 @@ def _rounding_rows(values, magnitude=None):
 
 
 def _first_positions(mask):
-    position = np.flatnonzero(mask)
-    return position[:1]
+    """The first position where ``mask`` holds, in a list (empty: nowhere)."""
+    first = int(np.argmax(mask)) if len(mask) else 0
+    return [first] if len(mask) and mask[first] else []
 
 
 def _numeric_rows(values, column_metadata, isna):
@@ -195,7 +199,7 @@ def _pandas_parse(values, datetime_format):
     return wall_ns, utc_ns, unparsed
 
 
-def _datetime_rows(values, column_metadata, parsed_columns=None, present=None):
+def _datetime_rows(values, column_metadata, reused=None, present=None):
     """Positions deciding format, timezones, range and validity of a datetime column.
 
     Returns ``None`` where vector parsing cannot be trusted to find them (every distinct
@@ -208,8 +212,8 @@ def _datetime_rows(values, column_metadata, parsed_columns=None, present=None):
     fixed = FixedFormat.of(datetime_format)
     parsed = fixed.parse(values, present) if fixed is not None else None
     if parsed is not None:
-        if parsed_columns is not None:
-            parsed_columns[values.name] = (datetime_format, parsed)
+        if reused is not None:
+            reused[values.name] = ('parsed', datetime_format, parsed)
 
         parsed = (*parsed, np.zeros(len(values), dtype=bool))
     else:
@@ -250,14 +254,29 @@ def _range_rows(wall_ns, column_metadata):
     return list(np.flatnonzero(outside))
 
 
-def _column_rows(values, column_metadata, is_key, parsed_columns=None, isna=None):
+def _first_rows(values, factorize):
+    """Positions of the first row of each distinct value, and the factorization if asked.
+
+    Codes count from 0 in order of first appearance: a code's first row is where their
+    running maximum first reaches it.
+    """
+    if not factorize:
+        return np.flatnonzero(~values.duplicated().to_numpy()), None
+
+    codes, uniques = values.factorize()
+    first = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
+    return first, (codes, uniques)
+
+
+def _column_rows(values, column_metadata, is_key, reused=None, isna=None, strings=False):
     """Positions of the rows of one column that decide what SDV validates and learns.
 
-    ``isna``: the column's missing values, if known.
+    ``isna``: the column's missing values, if known; ``strings``: whether the column holds
+    strings only. ``reused`` receives what ``encode`` can reuse (see ``partial``).
     """
     sdtype = column_metadata.get('sdtype')
     isna = values.isna().to_numpy() if isna is None else isna
-    rows = list(_first_positions(~isna)) + list(_first_positions(isna))
+    rows = _first_positions(~isna) + _first_positions(isna)
     if is_key:
         rows += list(np.flatnonzero(values.duplicated(keep=False).to_numpy()))
 
@@ -268,12 +287,17 @@ def _column_rows(values, column_metadata, is_key, parsed_columns=None, isna=None
     elif sdtype == 'numerical':
         distinct = not numeric
     elif sdtype == 'datetime':
-        datetime_rows = _datetime_rows(values, column_metadata, parsed_columns, ~isna)
+        datetime_rows = _datetime_rows(values, column_metadata, reused, ~isna)
         distinct = datetime_rows is None
         rows += datetime_rows or []
 
     if distinct:
-        rows += list(np.flatnonzero(~values.duplicated().to_numpy()))
+        # A column of strings coded by label is factorized once, here, for encode too.
+        labels = strings and reused is not None and sdtype in LABEL_SDTYPES
+        first, factorized = _first_rows(values, labels)
+        rows += list(first)
+        if factorized is not None:
+            reused[values.name] = ('factorized', *factorized)
     elif numeric:
         rows += _numeric_rows(values, column_metadata, isna)
 
@@ -309,18 +333,41 @@ class Partial:
     counts: dict = field(default_factory=dict)
 
 
-def _reduce(frame, metadata, null_counts, num_rows, counts, parsed_columns=None, missing=None):
+def _missing(frame):
+    """Each column's missing values, and the columns of strings only (which have none).
+
+    Telling a column of strings is a cheaper pass over its Python objects than ``isna``.
+    """
+    missing, strings = {}, set()
+    for name in frame.columns:
+        values = frame[name]
+        if values.dtype == object and pd.api.types.infer_dtype(values, skipna=False) == 'string':
+            strings.add(name)
+            missing[name] = np.zeros(len(values), dtype=bool)
+        else:
+            missing[name] = values.isna().to_numpy()
+
+    return missing, strings
+
+
+def _null_counts(frame, missing):
+    counts = [np.count_nonzero(missing[name]) for name in frame.columns]
+    return pd.Series(counts, index=frame.columns, dtype=np.int64)
+
+
+def _reduce(frame, metadata, null_counts, num_rows, counts, reused=None, missing=None):
     columns = _columns_metadata(metadata)
     keys = {metadata.primary_key, *metadata.alternate_keys} - {None}
-    missing = frame.isna() if missing is None else missing
+    missing, strings = _missing(frame) if missing is None else missing
     positions = set()
     for name in frame.columns:
         rows = _column_rows(
             frame[name],
             columns.get(name, {}),
             name in keys,
-            parsed_columns,
-            missing[name].to_numpy(),
+            reused,
+            missing[name],
+            name in strings,
         )
         positions.update(rows)
 
@@ -328,7 +375,7 @@ def _reduce(frame, metadata, null_counts, num_rows, counts, parsed_columns=None,
     return Partial(rows, num_rows, null_counts, counts)
 
 
-def partial(chunk, metadata, parsed_columns=None):
+def partial(chunk, metadata, reused=None):
     """Reduce a chunk of a table to its ``Partial`` statistics.
 
     Args:
@@ -336,9 +383,10 @@ def partial(chunk, metadata, parsed_columns=None):
             Consecutive rows of the table (not modified).
         metadata (sdv.metadata.SingleTableMetadata):
             The table's metadata.
-        parsed_columns (dict or None):
-            If given, receives the datetime columns parsed on the way, for ``encode`` of the
-            same chunk to reuse.
+        reused (dict or None):
+            If given, receives what ``encode`` of the same chunk can reuse: by column name,
+            ``('parsed', datetime_format, (wall, utc))`` for a datetime column parsed on the
+            way and ``('factorized', codes, uniques)`` for a column of strings factorized.
 
     Returns:
         Partial:
@@ -350,8 +398,9 @@ def partial(chunk, metadata, parsed_columns=None):
         for name in chunk.columns
         if columns.get(name, {}).get('sdtype') in COUNTED_SDTYPES
     }
-    missing = chunk.isna()  # once: on a column of strings it is a pass in Python objects
-    return _reduce(chunk, metadata, missing.sum(), len(chunk), counts, parsed_columns, missing)
+    missing = _missing(chunk)  # once: on a column of objects it is a pass in Python
+    null_counts = _null_counts(chunk, missing[0])
+    return _reduce(chunk, metadata, null_counts, len(chunk), counts, reused, missing)
 
 
 def merge(partials, metadata):
@@ -994,14 +1043,14 @@ class Codec:
         """
         return np.array([datetime_unit(column.transformer) for column in self.columns])
 
-    def encode(self, frame, parsed_columns=None):
+    def encode(self, frame, reused=None):
         """Transform a table as ``DataProcessor.transform`` does, into a float matrix.
 
         Args:
             frame (pandas.DataFrame):
                 The table (not modified).
-            parsed_columns (dict or None):
-                Datetime columns of this frame that ``partial`` parsed.
+            reused (dict or None):
+                What ``partial`` of this frame gave to reuse.
 
         Returns:
             numpy.ndarray:
@@ -1011,18 +1060,26 @@ class Codec:
         matrix = np.empty((len(frame), len(self.columns)), order='F')
         for index, column in enumerate(self.columns):
             values = frame[column.name]
-            matrix[:, index] = self._encode_column(column, values, parsed_columns or {})
+            matrix[:, index] = self._encode_column(column, values, reused or {})
 
         return matrix
 
-    def _encode_column(self, column, values, parsed_columns):
+    def _encode_column(self, column, values, reused):
         if column.kind == 'numerical':
             return values.to_numpy(dtype=float, na_value=np.nan)
 
+        kind, *known = reused.get(column.name, (None,))
         if column.kind == 'label':
-            codes = pd.Index(column.state['categories']).get_indexer(
-                values.infer_objects().fillna(np.nan)
-            )
+            categories = pd.Index(column.state['categories'])
+            if kind == 'factorized':  # strings only: each distinct one looked up once
+                codes, uniques = known
+                # The unmatched last key keeps pandas from taking keys equal to the
+                # categories as the categories themselves.
+                keys = pd.Index([*uniques, object()], dtype=object)
+                codes = categories.get_indexer(keys)[:-1][codes]
+            else:
+                codes = categories.get_indexer(values.infer_objects().fillna(np.nan))
+
             if (codes < 0).any():
                 raise ValueError(f"Column '{column.name}' has values not seen in fit.")
 
@@ -1030,7 +1087,7 @@ class Codec:
 
         if column.kind == 'datetime':
             datetime_format = column.transformer.datetime_format
-            known_format, parsed = parsed_columns.get(column.name, (None, None))
+            known_format, parsed = known if kind == 'parsed' else (None, None)
             if known_format != datetime_format:
                 fixed = FixedFormat.of(datetime_format)
                 parsed = None if fixed is None else fixed.parse(values)

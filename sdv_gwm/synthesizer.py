@@ -486,9 +486,9 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
         self._random_state_set = False
         with tqdm.tqdm(total=4, desc='Fitting', disable=None) as progress:
             progress.set_postfix_str('statistics')
-            parsed_columns = {}
+            reused = {}
             try:
-                statistics = codec.partial(table, self._get_table_metadata(), parsed_columns)
+                statistics = codec.partial(table, self._get_table_metadata(), reused)
             except Exception as error:  # noqa: BLE001 (SDV's path then decides)
                 return f'the column codec failed: {error!r}'
 
@@ -500,7 +500,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             try:
                 fitted = codec.Codec.fit(self._data_processor, statistics)
                 reason = fitted.reason or fitted.unsupported(statistics)
-                matrix = None if reason else fitted.encode(table, parsed_columns)
+                matrix = None if reason else fitted.encode(table, reused)
             except Exception as error:  # noqa: BLE001 (SDV's path raises SDV's error)
                 reason = f'the column codec failed: {error!r}'
 

@@ -69,6 +69,8 @@ def _discrete(rng):
             'constant_ordinal': np.full(N, 'a', dtype=object),
             'paired_ordinal': letters[np.repeat(rng.integers(0, 3, N // 2), 2)],
             'x': rng.normal(size=N),
+            # Strings only: factorized once by partial, for encode too.
+            'strings': letters[rng.integers(0, 4, N)],
         }
     )
     data.loc[5, 'boolean'] = pd.NA
@@ -77,6 +79,7 @@ def _discrete(rng):
         'category': {'sdtype': 'categorical'},
         'string': {'sdtype': 'categorical'},
         'int_codes': {'sdtype': 'categorical'},
+        'strings': {'sdtype': 'categorical'},
         'bool': {'sdtype': 'boolean'},
         'bool_nulls': {'sdtype': 'boolean'},
         'boolean': {'sdtype': 'boolean'},
@@ -243,8 +246,12 @@ def test_fit_and_sample_equal_sdv(name, settings):
     processed = slow_processor.transform(data)
     noisy = [column.output for column in fast._codec.columns if column.kind == 'uniform']
     exact = [column for column in processed if column not in noisy]
-    encoded = pd.DataFrame(fast._codec.encode(data), columns=fast._codec.output_columns)
-    np.testing.assert_array_equal(encoded[exact], processed[exact].to_numpy(dtype=float))
+    reused = {}  # what the fit reuses from its statistics: parsed datetimes, factorized strings
+    codec.partial(data, metadata.tables['table'], reused)
+    for known in ({}, reused):
+        encoded = fast._codec.encode(data, known)
+        encoded = pd.DataFrame(encoded, columns=fast._codec.output_columns)
+        np.testing.assert_array_equal(encoded[exact], processed[exact].to_numpy(dtype=float))
     # Generated columns (keys, PII) differ between two fits (Faker seeds them at random);
     # test_decode_equals_reverse_transform compares them within one fit.
     generated = [name for name, field in fast_fields.items() if not field.get_output_columns()]
@@ -602,7 +609,7 @@ def test_codec_failure_falls_back(monkeypatch):
     """An error inside the codec hands the table to SDV's path instead of failing the fit."""
     data, metadata = _table('numerical')
 
-    def fail(self, frame, parsed_columns=None):
+    def fail(self, frame, reused=None):
         raise RuntimeError('codec broke')
 
     monkeypatch.setattr(codec.Codec, 'encode', fail)
