@@ -47,15 +47,26 @@ class Moments:
         # A column at a time: a column-major matrix (the codec's) is read in place, with small
         # temporaries.
         for index, column in enumerate(matrix.T):
-            present = ~np.isnan(column)
-            count[index] = np.count_nonzero(present)
-            if count[index]:
+            # A contiguous column whose sum is finite has no NaN: its sums are those of the
+            # general case (the same values in the same layout), without the masks.
+            total = column.sum() if column.flags.c_contiguous and len(column) else np.nan
+            if np.isfinite(total):
+                count[index] = len(column)
+                mean[index] = total / count[index]
+                deviation = column - mean[index]
+            else:
+                present = ~np.isnan(column)
+                count[index] = np.count_nonzero(present)
+                if not count[index]:
+                    continue
+
                 mean[index] = np.where(present, column, 0.0).sum() / count[index]
                 deviation = np.where(present, column - mean[index], 0.0)
-                m2[index] = np.einsum('i,i->', deviation, deviation)
-                low[index], high[index] = np.fmin.reduce(column), np.fmax.reduce(column)
-                at_low[index] = np.count_nonzero(column == low[index])
-                at_high[index] = np.count_nonzero(column == high[index])
+
+            m2[index] = np.einsum('i,i->', deviation, deviation)
+            low[index], high[index] = np.fmin.reduce(column), np.fmax.reduce(column)
+            at_low[index] = np.count_nonzero(column == low[index])
+            at_high[index] = np.count_nonzero(column == high[index])
 
         return cls(len(matrix), count, mean, m2, low, at_low, high, at_high)
 
