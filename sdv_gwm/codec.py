@@ -622,6 +622,14 @@ def _days_from_civil(year, month, day):
     return era * 146097 + day_of_era - 719468
 
 
+def _past_month_end(year, month, day):
+    """Whether a date is a day past the end of its month (days up to 28 are not looked at)."""
+    late = np.flatnonzero(day > 28)
+    year, month, day = year[late], month[late], day[late]
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    return bool((day > DAYS_IN_MONTH[month] + (leap & (month == 2))).any())
+
+
 def _scatter(values, present, everywhere):
     """``values`` at the ``present`` positions of an array of ``NAT`` (``int64``)."""
     if everywhere:
@@ -773,9 +781,8 @@ class FixedFormat:
         if not valid.all():
             return None
 
-        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-        if (day > DAYS_IN_MONTH[month] + (leap & (month == 2))).any():
-            return None  # a day past the end of its month
+        if _past_month_end(year, month, day):
+            return None
 
         days = _days_from_civil(year.astype(np.int32), month, day).astype(np.int64)
         seconds = days * 86400 + ((hour.astype(np.int32) * 60 + minute) * 60 + second)
@@ -784,7 +791,8 @@ class FixedFormat:
         if not self.zone:
             return None if rest.any() else (wall, None)
 
-        if (rest == rest[0]).all():  # one written offset, read once
+        if all((rest[:, index] == rest[0, index]).all() for index in range(rest.shape[1])):
+            # One written offset (compared a character at a time: no 2-d temporaries), read once.
             offsets = self._offsets(rest[:1])
             offsets = None if offsets is None else offsets[0]
         else:
