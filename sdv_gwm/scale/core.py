@@ -17,7 +17,6 @@ Why pairs drawn inside randomly formed partitions keep the moments is derived in
 """
 
 import functools
-import pickle
 from dataclasses import dataclass
 
 import numpy as np
@@ -434,7 +433,10 @@ def _partitions(frame):
 
 
 def pack_block(ids, buckets, data):
-    """Pack the row ids, buckets and encoded rows of a block as bytes (pickled, LZ4).
+    """Pack the row ids, buckets and encoded rows of a block as bytes (LZ4).
+
+    Each array is compressed from its own memory (no pickle, no joined copy of the raw rows),
+    and ``unpack_block`` reads the arrays from the decompressed buffers without a copy.
 
     Args:
         ids (numpy.ndarray):
@@ -446,21 +448,40 @@ def pack_block(ids, buckets, data):
 
     Returns:
         bytes:
-            The block: its uncompressed size (8 bytes), then the compressed pickle.
+            The block: five ``int64`` (rows, columns, and the compressed size of each
+            array), then the compressed ``int64`` ids, ``int64`` buckets and ``float64``
+            rows (row-major).
     """
     import pyarrow
 
-    payload = pickle.dumps((ids, buckets, data), protocol=5)
-    packed = pyarrow.compress(payload, codec='lz4', asbytes=True)
-    return len(payload).to_bytes(8, 'little') + packed
+    arrays = [
+        np.ascontiguousarray(array, dtype=dtype)
+        for array, dtype in zip((ids, buckets, data), _BLOCK_DTYPES, strict=True)
+    ]
+    parts = [pyarrow.compress(array, codec='lz4', asbytes=False) for array in arrays]
+    header = np.array([*data.shape, *(part.size for part in parts)], dtype=np.int64)
+    return b''.join([header.tobytes(), *parts])
 
 
 def unpack_block(block):
-    """Return ``(ids, buckets, data)`` of a block of ``pack_block``."""
+    """Return ``(ids, buckets, data)`` of a block of ``pack_block``: views of its buffers."""
     import pyarrow
 
-    size = int.from_bytes(block[:8], 'little')
-    return pickle.loads(pyarrow.decompress(memoryview(block)[8:], size, codec='lz4', asbytes=True))
+    view = memoryview(block)
+    rows, columns, *sizes = np.frombuffer(view[: _HEADER.itemsize * 5], dtype=_HEADER).tolist()
+    arrays, offset = [], _HEADER.itemsize * 5
+    for dtype, width, size in zip(_BLOCK_DTYPES, (1, 1, columns), sizes, strict=True):
+        length = rows * width * np.dtype(dtype).itemsize
+        raw = pyarrow.decompress(view[offset : offset + size], length, codec='lz4', asbytes=False)
+        arrays.append(np.frombuffer(raw, dtype=dtype))
+        offset += size
+
+    ids, buckets, data = arrays
+    return ids, buckets, data.reshape(rows, columns)
+
+
+#: The dtypes of a block's arrays, and of its header's numbers.
+_BLOCK_DTYPES, _HEADER = (np.int64, np.int64, np.float64), np.dtype(np.int64)
 
 
 def place_blocks(batches, model, plan, seed, index):
