@@ -11,7 +11,10 @@ from sdv_gwm.scale.core import (
     Plan,
     allocate,
     generator,
+    pack_block,
     place,
+    plain_frame,
+    unpack_block,
 )
 from sdv_gwm.weights import EpBeta
 
@@ -84,6 +87,28 @@ def test_place_is_reproducible_and_batches_give_the_same_placement():
     other = place(frame, [], plan, seed=6, index=2)
     assert (other[PARTITION] != whole[PARTITION]).mean() > 0.5
     assert place(frame, [], plan, seed=5, index=3)[PARTITION].ne(whole[PARTITION]).any()
+
+
+def test_blocks_unpack_to_their_arrays_whatever_the_layout():
+    rng = np.random.default_rng(3)
+    data = rng.normal(size=(500, 4))
+    data[rng.random(data.shape) < 0.1] = np.nan
+    ids, buckets = np.arange(7, 507, dtype=np.int64), rng.integers(0, 3, 500)
+    for layout in (data, np.asfortranarray(data), np.repeat(data, 2, axis=0)[::2]):
+        unpacked = unpack_block(pack_block(ids, buckets, layout))
+        for got, expected in zip(unpacked, (ids, buckets, data), strict=True):
+            np.testing.assert_array_equal(got, expected)
+
+
+def test_plain_frame_gives_strings_as_pandas_reads_them():
+    values = ['a', None, 'b']
+    expected = pd.DataFrame({'s': pd.Series(values, dtype=object).fillna(np.nan), 'n': [1, 2, 3]})
+    for dtype in ('string[pyarrow]', 'string[python]'):
+        frame = pd.DataFrame({'s': pd.Series(values, dtype=dtype), 'n': [1, 2, 3]})
+        converted = plain_frame(frame)
+        pd.testing.assert_frame_equal(converted, expected)
+        assert converted['s'].iloc[1] is not pd.NA and np.isnan(converted['s'].iloc[1])
+        assert frame['s'].dtype == dtype  # the caller's frame is not modified
 
 
 def test_allocate_is_exact_in_total_and_unbiased_per_partition():

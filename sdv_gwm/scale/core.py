@@ -296,9 +296,7 @@ def plain_frame(frame):
     if not strings:
         return frame
 
-    converted = {
-        name: frame[name].astype(object).where(frame[name].notna(), np.nan) for name in strings
-    }
+    converted = {name: frame[name].to_numpy(dtype=object, na_value=np.nan) for name in strings}
     return frame.assign(**converted)
 
 

@@ -47,7 +47,7 @@ class DaskGWM(DistributedGWM):
     def _map(data, function, merge, columns=None, indexed=False):
         """``function`` of every partition (and its number and first row, when ``indexed``)."""
         if columns is not None:
-            data = data[columns] if columns else data[data.columns[:1]]
+            data = data[columns or [_cheapest(data)]]
 
         parts = data.to_delayed()
         if indexed:
@@ -93,3 +93,8 @@ _BLOCKS = pd.DataFrame({PARTITION: np.array([], dtype=np.int64), BLOCK: []})
 
 def _synthesize_partition(frame, model, allocation, seed):
     return synthesize_placed(frame.reset_index(), model, allocation, seed)
+
+
+def _cheapest(data):
+    """A column that is cheap to read when only the rows count: numbers before strings."""
+    return min(data.columns, key=lambda name: data[name].dtype.kind not in 'biufcmM')
