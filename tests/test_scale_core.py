@@ -84,6 +84,7 @@ def test_place_is_reproducible_and_batches_give_the_same_placement():
     )
     pd.testing.assert_frame_equal(whole, batched)
     assert whole[ROW].is_unique and (whole[ROW].to_numpy() >> 32 == 2).all()
+    assert list(frame.columns) == ['v']  # the caller's frame is not modified
     other = place(frame, [], plan, seed=6, index=2)
     assert (other[PARTITION] != whole[PARTITION]).mean() > 0.5
     assert place(frame, [], plan, seed=5, index=3)[PARTITION].ne(whole[PARTITION]).any()

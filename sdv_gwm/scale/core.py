@@ -202,12 +202,13 @@ def place(frame, columns, plan, seed, index, start=0):
     group = np.searchsorted(plan.keys, group_keys(frame, columns))
     draw = _uniforms(seed, _PLACE, index, start, len(frame))
     bucket = plan.offset[group] + (draw * plan.buckets[group]).astype(int)
-    return frame.assign(
-        **{
+    return _with_columns(
+        frame,
+        {
             BUCKET: bucket.astype(np.int64),
             PARTITION: plan.partition[bucket].astype(np.int64),
             ROW: (np.int64(index) << 32) + start + np.arange(len(frame), dtype=np.int64),
-        }
+        },
     )
 
 
@@ -297,7 +298,16 @@ def plain_frame(frame):
         return frame
 
     converted = {name: frame[name].to_numpy(dtype=object, na_value=np.nan) for name in strings}
-    return frame.assign(**converted)
+    return _with_columns(frame, converted)
+
+
+def _with_columns(frame, columns):
+    """``frame.assign(**columns)`` without its copy of the other columns (a new frame)."""
+    frame = frame.copy(deep=False)
+    for name, values in columns.items():
+        frame[name] = values  # replaces the column: the caller's frame keeps its own
+
+    return frame
 
 
 @dataclass
