@@ -110,6 +110,20 @@ def test_category_frequencies_and_null_rates_are_the_training_ones(table, distri
     assert sampled['wind_gust'].isna().mean() > 0.7
 
 
+def test_tasks_are_named_without_hashing_the_model():
+    from dask.base import tokenize
+
+    from sdv_gwm.scale.dask import _Unhashed
+
+    class Unpicklable:
+        def __reduce__(self):
+            raise AssertionError('Dask pickled the argument to hash it')
+
+    argument = _Unhashed(Unpicklable())
+    assert tokenize(argument) == tokenize(argument)
+    assert tokenize(argument) != tokenize(_Unhashed(argument.value))
+
+
 def test_same_seed_same_rows(distributed):
     first = distributed.sample(5000, seed=3).compute()
     pd.testing.assert_frame_equal(first, distributed.sample(5000, seed=3).compute())

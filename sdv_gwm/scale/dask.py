@@ -13,6 +13,8 @@ Example::
     synthesizer.sample(20_000_000, seed=0).to_parquet('synthetic/')
 """
 
+import uuid
+
 import dask
 import numpy as np
 import pandas as pd
@@ -50,15 +52,17 @@ class DaskGWM(DistributedGWM):
             data = data[columns or [_cheapest(data)]]
 
         parts = data.to_delayed()
+        # Not hashed (pure=False): Dask would pickle the model in ``function`` for every task
+        task = dask.delayed(function, pure=False)
         if indexed:
-            tasks = [dask.delayed(function)(part, index, 0) for index, part in enumerate(parts)]
+            tasks = [task(part, index, 0) for index, part in enumerate(parts)]
         else:
-            tasks = [dask.delayed(function)(part) for part in parts]
+            tasks = [task(part) for part in parts]
 
         return list(dask.compute(*tasks))
 
     def _synthesize(self, plan, allocation, seed):
-        model = self.model
+        model = _Unhashed(self.model)
         blocks = self.data.map_partitions(
             _place_partition,
             model,
@@ -74,7 +78,7 @@ class DaskGWM(DistributedGWM):
             shuffle_method=self.shuffle_method,
         )
         return shuffled.map_partitions(
-            _synthesize_partition, model, allocation, seed, meta=model.empty()
+            _synthesize_partition, model, allocation, seed, meta=self.model.empty()
         ).clear_divisions()
 
 
@@ -82,8 +86,28 @@ def _given(**values):
     return {key: value for key, value in values.items() if value is not None}
 
 
+class _Unhashed:
+    """A task argument that Dask does not hash.
+
+    Dask names every expression by a hash of its arguments, which for the fitted model means
+    pickling it, several times per ``sample``; this wrapper's token is drawn once instead.
+
+    Args:
+        value:
+            The argument.
+    """
+
+    def __init__(self, value):
+        self.value = value
+        self.token = uuid.uuid4().hex
+
+    def __dask_tokenize__(self):
+        """Return the token drawn for this argument."""
+        return self.token
+
+
 def _place_partition(frame, model, plan, seed, partition_info=None):
-    blocks = list(place_blocks([frame], model, plan, seed, partition_info['number']))
+    blocks = list(place_blocks([frame], model.value, plan, seed, partition_info['number']))
     return pd.concat(blocks, ignore_index=True) if blocks else _BLOCKS
 
 
@@ -92,7 +116,7 @@ _BLOCKS = pd.DataFrame({PARTITION: np.array([], dtype=np.int64), BLOCK: []})
 
 
 def _synthesize_partition(frame, model, allocation, seed):
-    return synthesize_placed(frame.reset_index(), model, allocation, seed)
+    return synthesize_placed(frame.reset_index(), model.value, allocation, seed)
 
 
 def _cheapest(data):
