@@ -612,7 +612,9 @@ def _days_from_civil(year, month, day):
     """Days since 1970-01-01 of proleptic Gregorian dates (integer arrays, years >= 0).
 
     The arithmetic of Howard Hinnant's ``days_from_civil``: a year starting in March puts the
-    leap day last, and 400 years hold 146,097 days.
+    leap day last, and 400 years hold 146,097 days. numpy's ``datetime64`` conversions (months
+    to days, and back to find days past a month's end) give the same days, about 3 times
+    slower on the 313,380 dates of the weather benchmark (6 against 19 ms).
     """
     march_year = year - (month <= 2)
     era = march_year // 400
