@@ -9,17 +9,21 @@ samples as many rows. Measured against the training half (``sdv_gwm.evaluation.p
 * ``mia_distance``, ``mia_density``: membership-inference AUC of the distance and the
   density-ratio attacks (0.5: no signal; noise about ``sqrt(1 / (3 m))`` for ``m`` targets of
   each kind, 0.035 for 270);
-* ``recovered``: share of training rows within distance 0.01 of a synthetic row
+* ``recovered``: share of training rows within distance 0.01 (``--tolerance``) of a synthetic row
   (``reconstruction``), next to ``holdout_recovered``, the same share of holdout rows (what
-  chance gives);
+  chance gives), and ``risk``, the excess of the first over the second as a share of
+  ``1 - holdout_recovered`` (1: a copy; 0 up to noise: nothing leaked);
 * ``quality``: ``sdv.evaluation.evaluate_quality``;
 * ``cov_error``: ``covariance_relative_error`` on the numerical columns;
 * ``tstr``: train on synthetic, test on the holdout half, ``HistGradientBoosting`` with the
   table's target (ROC AUC for a binary target, R^2 for a numerical one).
 
 ``Bootstrap`` (the training rows resampled with replacement) is the noise floor of
-``cov_error`` and the ceiling of the leaks; the issue's target compares every GWM setting with
-GaussianCopula (``target`` column, see :func:`summarize`).
+``cov_error`` and the ceiling of the leaks. ``Holdout rows`` is what a synthesizer with perfect
+fidelity that leaks nothing would sample: rows of the population it never saw, the holdout half
+itself (only ``recovered``, ``quality`` and ``cov_error``: the other scores compare with that
+half). The issue's target compares every GWM setting with GaussianCopula (``target`` column,
+see :func:`summarize`).
 
     python benchmarks/privacy.py [--datasets AER/CPS1985 ...] [--seeds 0 1] [--tvae-epochs 30]
     python benchmarks/privacy.py --only GaussianCopula --strict-kernels 8 16  # wider kernels
@@ -44,7 +48,12 @@ from tabulate import tabulate
 
 from sdv_gwm import GWMSynthesizer, _compat
 from sdv_gwm.datasets import load_dataset
-from sdv_gwm.evaluation.privacy import membership_inference, privacy_scores, reconstruction
+from sdv_gwm.evaluation.privacy import (
+    RECONSTRUCTION_TOLERANCE,
+    membership_inference,
+    privacy_scores,
+    reconstruction,
+)
 from sdv_gwm.evaluation.report import covariance_relative_error
 
 RESULTS_DIR = Path(__file__).resolve().parent / 'results'
@@ -59,12 +68,14 @@ DATASETS = {
 MAX_ROWS = 4_000
 REFERENCE = 'GaussianCopula'
 DEFAULT = 'GWM (default)'
+HOLDOUT = 'Holdout rows'
 METRICS = [
     'dcr',
     'mia_distance',
     'mia_density',
     'recovered',
     'holdout_recovered',
+    'risk',
     'quality',
     'cov_error',
     'tstr',
@@ -151,6 +162,7 @@ CANDIDATES = {
     'GWM privacy=balanced': gwm('balanced'),
     'GWM privacy=strict': gwm('strict'),
     'GWM privacy=0.5': gwm(0.5),
+    HOLDOUT: None,  # the holdout half itself, see ``population``
 }
 
 
@@ -218,21 +230,40 @@ def synthesize(make, train, metadata, seed):
     return synthetic[table_name] if isinstance(synthetic, dict) else synthetic
 
 
-def measure(make, train, holdout, metadata, target, seed):
+def _numerical(train, metadata):
+    return [c for c in metadata.get_column_names(sdtype='numerical') if train[c].std() > 0]
+
+
+def population(train, holdout, metadata, tolerance=RECONSTRUCTION_TOLERANCE):
+    """The holdout rows taken for a sample: fresh rows of the population, nothing leaked.
+
+    Returns:
+        dict: ``recovered`` (share of training rows within the tolerance of a holdout row),
+        ``quality`` and ``cov_error`` of the holdout rows against the training rows.
+    """
+    return {
+        'recovered': reconstruction(train, holdout, holdout, metadata, tolerance)['recovered'],
+        'quality': evaluate_quality(train, holdout, metadata, verbose=False).get_score(),
+        'cov_error': covariance_relative_error(train, holdout, _numerical(train, metadata)),
+    }
+
+
+def measure(make, train, holdout, metadata, target, seed, tolerance=RECONSTRUCTION_TOLERANCE):
     """Fit one synthesizer on ``train`` and score its sample; returns a dict of numbers."""
     start = time.perf_counter()
     synthetic = synthesize(make, train, metadata, seed)
     seconds = time.perf_counter() - start
-    numerical = [c for c in metadata.get_column_names(sdtype='numerical') if train[c].std() > 0]
+    numerical = _numerical(train, metadata)
     scores = privacy_scores(train, holdout, synthetic, metadata, random_state=seed)
     membership = membership_inference(train, holdout, synthetic, metadata, random_state=seed)
-    rebuilt = reconstruction(train, holdout, synthetic, metadata)
+    rebuilt = reconstruction(train, holdout, synthetic, metadata, tolerance)
     return {
         'dcr': scores['DCROverfittingProtection'],
         'mia_distance': membership['distance'],
         'mia_density': membership['density'],
         'recovered': rebuilt['recovered'],
         'holdout_recovered': rebuilt['holdout_recovered'],
+        'risk': rebuilt['risk'],
         'quality': evaluate_quality(train, synthetic, metadata, verbose=False).get_score(),
         'cov_error': covariance_relative_error(train, synthetic, numerical),
         'tstr': tstr(synthetic, holdout, target),
@@ -240,14 +271,18 @@ def measure(make, train, holdout, metadata, target, seed):
     }
 
 
-def run(candidates, datasets, seeds):
+def run(candidates, datasets, seeds, tolerance=RECONSTRUCTION_TOLERANCE):
     """Measure every candidate on every table and split; one row per table, seed, candidate."""
     rows = []
     for name in datasets:
         for seed in seeds:
             train, holdout, metadata = split(name, seed)
             for label, make in candidates.items():
-                row = measure(make, train, holdout, metadata, DATASETS[name], seed)
+                if label == HOLDOUT:
+                    row = population(train, holdout, metadata, tolerance)
+                else:
+                    target = DATASETS[name]
+                    row = measure(make, train, holdout, metadata, target, seed, tolerance)
                 rows.append({'dataset': name, 'seed': seed, 'synthesizer': label, **row})
                 print({k: round(v, 3) if isinstance(v, float) else v for k, v in rows[-1].items()})
 
@@ -306,6 +341,12 @@ def main():
         default=[],
         help="also run 'strict' with these kernel widths (multiples of Silverman's rule)",
     )
+    parser.add_argument(
+        '--tolerance',
+        type=float,
+        default=RECONSTRUCTION_TOLERANCE,
+        help='distance within which a synthetic row recovers a real one (default %(default)s)',
+    )
     parser.add_argument('--stem', default='privacy')
     parser.add_argument(
         '--splits',
@@ -326,7 +367,7 @@ def main():
             candidates = {k: v for k, v in candidates.items() if k in args.only}
         for bandwidth in args.strict_kernels:
             candidates[f'GWM privacy=strict, kernel {bandwidth:g}x'] = strict_kernel(bandwidth)
-        results = run(candidates, args.datasets, args.seeds)
+        results = run(candidates, args.datasets, args.seeds, args.tolerance)
         RESULTS_DIR.mkdir(exist_ok=True)
         results.to_csv(RESULTS_DIR / f'{args.stem}_splits.csv', index=False)
 
