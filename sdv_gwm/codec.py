@@ -572,6 +572,17 @@ def _column_codec(name, transformer):
     return ColumnCodec(name, kind, transformer, outputs[0], state)
 
 
+def _positions(categories, codes, uniques):
+    """Each value's position among ``categories`` (-1: none), each distinct value looked up once.
+
+    ``codes`` and ``uniques`` are the values factorized; code -1 (a missing value) is looked up
+    as None, the key after the uniques. The unmatched last key keeps pandas from taking keys
+    equal to the categories, with None for NaN, as the categories themselves.
+    """
+    keys = pd.Index([*uniques.astype(object), None, object()], dtype=object)
+    return pd.Index(categories, dtype=object).get_indexer(keys)[:-1][codes]
+
+
 def _encode_uniform(transformer, values):
     """RDT's ``UniformEncoder.transform``: one uniform draw per value in its category's interval.
 
@@ -584,12 +595,7 @@ def _encode_uniform(transformer, values):
 
     categories = list(transformer.intervals)
     bounds = np.array([transformer.intervals[category] for category in categories], dtype=float)
-    # Each distinct value is looked up once, as a Python object (missing ones as None, the
-    # last key: their code is -1). The unmatched last key keeps pandas from taking keys equal
-    # to the categories, with None for NaN, as the categories themselves.
-    codes, uniques = values.factorize()
-    keys = pd.Index([*uniques.astype(object), None, object()], dtype=object)
-    codes = pd.Index(categories, dtype=object).get_indexer(keys)[:-1][codes]
+    codes = _positions(categories, *values.factorize())
     if (codes < 0).any():
         return None
 
@@ -1080,15 +1086,11 @@ class Codec:
 
         kind, *known = reused.get(column.name, (None,))
         if column.kind == 'label':
-            categories = pd.Index(column.state['categories'])
+            categories = column.state['categories']
             if kind == 'factorized':  # strings only: each distinct one looked up once
-                codes, uniques = known
-                # The unmatched last key keeps pandas from taking keys equal to the
-                # categories as the categories themselves.
-                keys = pd.Index([*uniques, object()], dtype=object)
-                codes = categories.get_indexer(keys)[:-1][codes]
+                codes = _positions(categories, *known)
             else:
-                codes = categories.get_indexer(values.infer_objects().fillna(np.nan))
+                codes = pd.Index(categories).get_indexer(values.infer_objects().fillna(np.nan))
 
             if (codes < 0).any():
                 raise ValueError(f"Column '{column.name}' has values not seen in fit.")
