@@ -132,7 +132,7 @@ def warn_training_rows(synthesizer, filepath):
 
 
 def _versions():
-    return {'sdv-gwm': version('sdv-gwm'), 'sdv': sdv.__version__, 'rdt': rdt.__version__}
+    return {'sdv-gwm': package_version(), 'sdv': sdv.__version__, 'rdt': rdt.__version__}
 
 
 def package_version():
