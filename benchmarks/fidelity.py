@@ -1,4 +1,4 @@
-"""Fidelity of GWM against GaussianCopula and classic Beta(0.4) mixup (the core issue's table).
+"""Fidelity of GWM against GaussianCopula and classic Beta(0.4) mixup.
 
 For each dataset: fit every synthesizer with default settings on the whole real table, sample
 50,000 rows, and report the covariance relative error (numeric columns standardized by the real

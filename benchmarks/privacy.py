@@ -22,7 +22,7 @@ samples as many rows. Measured against the training half (``sdv_gwm.evaluation.p
 ``cov_error`` and the ceiling of the leaks. ``Holdout rows`` is what a synthesizer with perfect
 fidelity that leaks nothing would sample: rows of the population it never saw, the holdout half
 itself (only ``recovered``, ``quality`` and ``cov_error``: the other scores compare with that
-half). The issue's target compares every GWM setting with GaussianCopula (``target`` column,
+half). The privacy bar compares every GWM setting with GaussianCopula (``target`` column,
 see :func:`summarize`).
 
     python benchmarks/privacy.py [--datasets AER/CPS1985 ...] [--seeds 0 1] [--tvae-epochs 30]
@@ -143,7 +143,7 @@ def gwm(privacy='none', **kwargs):
 
 
 def strict_kernel(bandwidth):
-    """``'strict'`` read back through a kernel ``bandwidth`` times Silverman's (4 at the level)."""
+    """``'strict'`` read back through a kernel ``bandwidth`` times Silverman's (2 at the level)."""
 
     def make(metadata):
         synthesizer = GWMSynthesizer(metadata, privacy='strict')
@@ -290,7 +290,7 @@ def run(candidates, datasets, seeds, tolerance=RECONSTRUCTION_TOLERANCE):
 
 
 def summarize(results):
-    """Average the splits and flag the settings that meet the issue's target on a table.
+    """Average the splits and flag the settings that meet the privacy bar on a table.
 
     A setting meets it when, against GaussianCopula on the same table: ``dcr >= min(0.9,
     GC's)``, ``mia_density`` and ``mia_distance <= max(0.55, GC's)``, ``recovered <= GC's``,

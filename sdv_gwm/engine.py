@@ -995,11 +995,13 @@ class NoiseBlend:
     ``y = g(d) + c (x - g(d)) + sqrt(1 - c**2) rho``
 
     with ``rho`` the sum of the residuals of ``count`` training rows drawn uniformly and
-    independently of the row, over ``sqrt(count)``. ``rho`` has mean 0 and the residual
-    covariance, so for a row with the moments of the training data ``y`` keeps its mean, its
-    covariance and its covariance with the discrete columns, for every ``c`` in [0, 1]; third
-    central moments of the residual scale by ``c**3 + (1 - c**2)**1.5 / sqrt(count)`` (see the
-    theory page). With a ``bandwidth`` these hold for the scores, and the blended scores are read
+    independently of the row, over ``sqrt(count)``, or (``count=None``) their limit, a normal
+    vector with the residuals' covariance, which no training row is nearer than another.
+    ``rho`` has mean 0 and the residual covariance, so for a row with the moments of the
+    training data ``y`` keeps its mean, its covariance and its covariance with the discrete
+    columns, for every ``c`` in [0, 1]; third central moments of the residual scale by
+    ``c**3 + (1 - c**2)**1.5 / sqrt(count)`` (``c**3`` for the normal ``rho``; see the theory
+    page). With a ``bandwidth`` these hold for the scores, and the blended scores are read
     back as values: every value stays in its column's training range, and where the scores
     stay standard normal the column keeps its law (its mean, variance and shape).
 
@@ -1010,8 +1012,9 @@ class NoiseBlend:
             ``(n, p)`` training values of the mixed columns (``NaN``: missing or inherited).
         discrete (numpy.ndarray):
             ``(n, k)`` training codes of the inherited columns (``NaN`` is a code of its own).
-        count (int):
-            Residuals per row. Defaults to 1.
+        count (int or None):
+            Residuals per row; ``None``: a normal ``rho`` with the residuals' covariance.
+            Defaults to 1.
         bandwidth (float or None):
             Blend the columns' normal scores instead of their values, read back through kernel
             density estimates this many times Silverman's bandwidth wide (``Quantiles``).
@@ -1034,6 +1037,9 @@ class NoiseBlend:
             The columns' normal scores (``None`` without a ``bandwidth``).
         scores (ClassModel):
             The fit ``g`` that the blend uses (``means`` without a ``bandwidth``).
+        root (numpy.ndarray):
+            A square root of the residuals' covariance: ``root @ N(0, I)`` is the normal
+            ``rho``.
         shift, factor (numpy.ndarray):
             Per column, the standardization of mixed rows' deviations (``calibrate``; 0 and 1
             before).
@@ -1054,7 +1060,7 @@ class NoiseBlend:
         cuts=None,
     ):
         self.coefficient = float(coefficient)
-        self.count = int(count)
+        self.count = None if count is None else int(count)
         self.means = ClassMeans(discrete, continuous, cuts=cuts) if means is None else means
         self.quantiles = None
         if bandwidth is not None:
@@ -1073,6 +1079,9 @@ class NoiseBlend:
         # A missing (or atom) cell has no residual; the others stand in for it.
         present = np.maximum((~np.isnan(residuals)).mean(axis=0), 1 / len(residuals))
         self.residuals = np.nan_to_num(residuals) / np.sqrt(present)
+        # rho = N(0, 1) @ root.T has the covariance of one residual drawn uniformly.
+        values, vectors = np.linalg.eigh(self.residuals.T @ self.residuals / len(residuals))
+        self.root = vectors * np.sqrt(np.clip(values, 0.0, None))
         self.shift = np.zeros(continuous.shape[1])
         self.factor = np.ones(continuous.shape[1])
         self.pilot = None
@@ -1088,7 +1097,12 @@ class NoiseBlend:
     def _blend(self, deviations, centres, random_state):
         """``g(d') + c factor (e - shift) + s rho`` for deviations ``e`` from ``g(d)``."""
         blended = self.coefficient * self.factor * (deviations - self.shift)
-        scale = np.sqrt(max(1.0 - self.coefficient**2, 0.0) / self.count)
+        share = max(1.0 - self.coefficient**2, 0.0)
+        if self.count is None:
+            normal = random_state.standard_normal((len(deviations), len(self.root)))
+            return blended + np.sqrt(share) * normal @ self.root.T + centres
+
+        scale = np.sqrt(share / self.count)
         for _ in range(self.count):
             rows = random_state.integers(0, len(self.residuals), len(deviations))
             blended += scale * self.residuals[rows]

@@ -31,14 +31,14 @@ MAX_ROUNDING_SHARE = 0.1
 MAX_DISCRETE_DONORS = 100
 
 #: ``privacy`` levels: the share of each mixed column's variance replaced by residuals of other
-#: rows, how many residuals, the most ``discrete_donors`` used (unless given; one per discrete
-#: column, at least ``MIN_DONORS``, up to that many) and the width of the kernel through which
-#: the blended normal scores are read back (a multiple of Silverman's rule, see
-#: ``sdv_gwm.engine.Quantiles``).
+#: rows, how many residuals (``None``: their normal limit, see ``NoiseBlend``), the most
+#: ``discrete_donors`` used (unless given; one per discrete column, at least ``MIN_DONORS``, up
+#: to that many) and the width of the kernel through which the blended normal scores are read
+#: back (a multiple of Silverman's rule, see ``sdv_gwm.engine.Quantiles``).
 PRIVACY_LEVELS = {
     'none': (0.0, 1, None, None),
     'balanced': (0.9, 4, 2, 1.5),
-    'strict': (1.0, 4, 8, 4.0),
+    'strict': (1.0, None, 8, 2.0),
 }
 
 #: Fewest ``discrete_donors`` a level uses (up to its most).
@@ -157,7 +157,8 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             density estimate of the column (see ``sdv_gwm.engine.NoiseBlend``): ``'balanced'``
             replaces a share ``1 - c**2 = 0.9`` of the scores' variance by 4 residuals, with a
             kernel 1.5 times Silverman's width; ``'strict'`` all of it (no number depends on
-            the parents' numbers), with 4 times Silverman's width. Both levels use one
+            the parents' numbers) by a normal draw with the residuals' covariance (no training
+            row is nearer it than another), with twice Silverman's width. Both levels use one
             ``discrete_donors`` per discrete column (unless given), at least 3, capped at 2
             (``'balanced'``) and 8 (``'strict'``). A number in [0, 1) is that share, with 4
             residuals, the ``discrete_donors`` given and Silverman's width. Every value stays

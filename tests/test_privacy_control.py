@@ -5,7 +5,8 @@ the continuous columns on the discrete one-hots (``G = Cov(g)``, ``R`` the resid
 ``S = G + R``, all 1/n) and ``r_a`` the residual of a uniform row ``a``:
 
 - applied to the training rows themselves: mean, ``S`` and the covariance with every discrete
-  one-hot are kept; a column's third central moment of the residual scales by ``c**3 + s**3``;
+  one-hot are kept; a column's third central moment of the residual scales by
+  ``c**3 + s**3 / sqrt(K)`` with ``K`` residuals per row (``c**3`` for a normal ``rho``);
 - applied to mixed rows whose discrete values are the winner's: ``Cov(y) = S - 2 c (1 - c)
   (1 - m) G`` with ``m`` the factor the winner's discrete values carry (``E[lam | i wins]``
   net of the distinct-pair term), so exact without discrete columns;
@@ -19,6 +20,7 @@ Tolerances are five standard errors of the averages over the synthetic rows.
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.spatial
 import scipy.stats
 from rdt.transformers import UniformEncoder
 from sdv.errors import SynthesizerInputError
@@ -57,9 +59,10 @@ def assert_covariance(sample, expected):
             assert abs(products.mean() - expected[a, b]) <= error, (a, b)
 
 
-def test_blend_of_the_training_rows_keeps_mean_covariance_and_discrete_relation():
+@pytest.mark.parametrize('count', [1, None])
+def test_blend_of_the_training_rows_keeps_mean_covariance_and_discrete_relation(count):
     continuous, discrete = training_table()
-    blend = NoiseBlend(COEFFICIENT, continuous, discrete)
+    blend = NoiseBlend(COEFFICIENT, continuous, discrete, count=count)
     repeats = 200
     values, codes = np.tile(continuous, (repeats, 1)), np.tile(discrete, (repeats, 1))
     unbounded = np.full(2, np.inf)
@@ -80,9 +83,11 @@ def test_blend_of_the_training_rows_keeps_mean_covariance_and_discrete_relation(
     )
 
 
-def test_blend_scales_third_moments_by_c3_plus_s3():
+@pytest.mark.parametrize('count', [1, 4, None])
+def test_blend_scales_third_moments_by_c3_plus_s3_over_root_count(count):
+    # A normal rho (count None, the limit of many residuals) has no third moment: c**3 alone.
     continuous, _ = training_table()
-    blend = NoiseBlend(COEFFICIENT, continuous, np.zeros((N_TRAIN, 0)))
+    blend = NoiseBlend(COEFFICIENT, continuous, np.zeros((N_TRAIN, 0)), count=count)
     values = np.tile(continuous, (200, 1))
     unbounded = np.full(2, np.inf)
 
@@ -91,12 +96,35 @@ def test_blend_scales_third_moments_by_c3_plus_s3():
     )
 
     centred = continuous - continuous.mean(axis=0)
-    factor = COEFFICIENT**3 + (1 - COEFFICIENT**2) ** 1.5
+    residual = 0 if count is None else (1 - COEFFICIENT**2) ** 1.5 / np.sqrt(count)
+    factor = COEFFICIENT**3 + residual
     cubes = (blended - continuous.mean(axis=0)) ** 3
     expected = factor * (centred**3).mean(axis=0)
     np.testing.assert_array_less(
         np.abs(cubes.mean(axis=0) - expected), 5 * cubes.std(axis=0) / np.sqrt(len(cubes))
     )
+
+
+@pytest.mark.parametrize(('count', 'low', 'high'), [(4, 0.62, 1.0), (None, 0.0, 0.56)])
+def test_normal_rho_is_no_nearer_the_training_rows_than_fresh_rows(count, low, high):
+    # At c = 0 a row is a sum of K residuals over sqrt(K): its squared distance to each of
+    # them is about half that to an unrelated row, and in 30 columns one of them is often
+    # the nearest. A normal rho has no such row: rows are nearer the training rows than
+    # rows of the population about half the time (slightly more: R is fitted on them).
+    rng = np.random.default_rng(0)
+    columns, rows = 30, 1500
+    law = 0.5 * np.eye(columns) + 0.5
+    train, fresh = (rng.multivariate_normal(np.zeros(columns), law, rows) for _ in range(2))
+    blend = NoiseBlend(0.0, train, np.zeros((rows, 0)), count=count)
+    unbounded = np.full(columns, np.inf)
+
+    blended = blend.apply(
+        np.tile(train, (2, 1)), np.zeros((2 * rows, 0)), rng, -unbounded, unbounded
+    )
+
+    nearer = scipy.spatial.cKDTree(train).query(blended)[0]
+    share = np.mean(nearer < scipy.spatial.cKDTree(fresh).query(blended)[0])
+    assert low < share < high
 
 
 @pytest.mark.parametrize('with_discrete', [False, True])
