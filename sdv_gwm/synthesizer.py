@@ -158,7 +158,7 @@ class GWMSynthesizer(BaseSingleTableSynthesizer):
             replaces a share ``1 - c**2 = 0.9`` of the scores' variance by 4 residuals, with a
             kernel 1.5 times Silverman's width; ``'strict'`` all of it (no number depends on
             the parents' numbers) by a normal draw with the residuals' covariance (no training
-            row is nearer it than another), with twice Silverman's width. Both levels use one
+            row's numbers are drawn), with twice Silverman's width. Both levels use one
             ``discrete_donors`` per discrete column (unless given), at least 3, capped at 2
             (``'balanced'``) and 8 (``'strict'``). A number in [0, 1) is that share, with 4
             residuals, the ``discrete_donors`` given and Silverman's width. Every value stays
