@@ -1037,9 +1037,9 @@ class NoiseBlend:
             The columns' normal scores (``None`` without a ``bandwidth``).
         scores (ClassModel):
             The fit ``g`` that the blend uses (``means`` without a ``bandwidth``).
-        root (numpy.ndarray):
+        root (numpy.ndarray or None):
             A square root of the residuals' covariance: ``root @ N(0, I)`` is the normal
-            ``rho``.
+            ``rho`` (``None`` with a ``count`` of residuals).
         shift, factor (numpy.ndarray):
             Per column, the standardization of mixed rows' deviations (``calibrate``; 0 and 1
             before).
@@ -1079,9 +1079,11 @@ class NoiseBlend:
         # A missing (or atom) cell has no residual; the others stand in for it.
         present = np.maximum((~np.isnan(residuals)).mean(axis=0), 1 / len(residuals))
         self.residuals = np.nan_to_num(residuals) / np.sqrt(present)
-        # rho = N(0, 1) @ root.T has the covariance of one residual drawn uniformly.
-        values, vectors = np.linalg.eigh(self.residuals.T @ self.residuals / len(residuals))
-        self.root = vectors * np.sqrt(np.clip(values, 0.0, None))
+        self.root = None
+        if self.count is None:  # rho = N(0, I) @ root.T: the covariance of one residual
+            gram = self.residuals.T @ self.residuals / len(residuals)
+            values, vectors = np.linalg.eigh(gram)
+            self.root = vectors * np.sqrt(np.clip(values, 0.0, None))
         self.shift = np.zeros(continuous.shape[1])
         self.factor = np.ones(continuous.shape[1])
         self.pilot = None
